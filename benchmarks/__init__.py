@@ -1,0 +1,1 @@
+"""Rate-distortion, speed and prior-fit benchmarks."""

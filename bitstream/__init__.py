@@ -1,0 +1,1 @@
+"""The wire format: packets, quantizers, entropy coding, the .fcs container (not built yet)."""

@@ -1,0 +1,1 @@
+"""Transport-agnostic face codec: the face prior, encoder, decoder and renderers."""

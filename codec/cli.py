@@ -1,0 +1,55 @@
+"""The `facecodec` command: a thin dispatcher to each package's own command-line entry.
+
+Subcommands are imported lazily so that `facecodec send` on a laptop never imports torch,
+and a subcommand whose package is not built yet says so in one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# subcommand -> (module, what it does)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("receiver.demo", "signaling + receiver + sender on loopback in one command"),
+    "send": ("sender.cli", "live sender: webcam or video file -> WebRTC data channels"),
+    "receive": ("receiver.cli", "live receiver: data channels -> rendered frames"),
+    "signal": ("signaling.cli", "signaling server (rooms, tokens, offer/answer relay)"),
+    "encode": ("codec.encode_cli", "video file -> .fcs bitstream file"),
+    "decode": ("codec.decode_cli", ".fcs bitstream file -> video file"),
+    "bench": ("benchmarks.cli", "rate-distortion, speed and robustness benchmarks"),
+    "train": ("models.cli", "train the neural warping generator"),
+    "build-prior": ("codec.prior.build_cli", "build the FLAME-format prior from face videos"),
+    "fit": ("codec.prior.fit_cli", "fit the face prior to a video and report its error"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: facecodec COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<12} {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "Run `facecodec COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"facecodec: unknown command {name!r}; run `facecodec --help`", file=sys.stderr)
+        return 2
+    module_name = COMMANDS[name][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            print(f"facecodec {name}: not built yet", file=sys.stderr)
+            return 2
+        raise
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

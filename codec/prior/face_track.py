@@ -1,0 +1,52 @@
+"""Landmarks and a stable face crop for every frame of a stream.
+
+Detection runs on the crop (cheap, and the face is big in it); the full frame is searched only
+to find the face at the start or after it was lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codec.prior.crop import CropBox, CropConfig, CropTracker
+from codec.prior.landmarks import LandmarkDetector
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    crop: np.ndarray  # RGB size×size
+    landmarks: np.ndarray | None  # (478, 3) in crop pixels, None when no face
+    box: CropBox
+
+
+class FaceTrack:
+    """Feed frames in order; get the crop and its landmarks for each (None before any face)."""
+
+    def __init__(self, crop: CropConfig = CropConfig()):
+        self.config = crop
+        self.tracker = CropTracker(crop)
+        self._in_crop = LandmarkDetector(tracking=True)
+        self._full = LandmarkDetector(tracking=False)
+
+    def __call__(self, frame: np.ndarray) -> TrackedFace | None:
+        size = self.config.size
+        box = self.tracker.box
+        lm_frame = None
+        if box is not None:
+            lm = self._in_crop(box.cut(frame, size))
+            lm_frame = None if lm is None else box.to_frame(lm, size)
+        if lm_frame is None:
+            lm_frame = self._full(frame)
+            if lm_frame is not None:
+                self.tracker.box = None  # lost or new face: start the crop afresh
+        box = self.tracker.update(lm_frame)
+        if box is None:
+            return None
+        landmarks = None if lm_frame is None else box.to_crop(lm_frame, size)
+        return TrackedFace(box.cut(frame, size), landmarks, box)
+
+    def close(self) -> None:
+        self._in_crop.close()
+        self._full.close()

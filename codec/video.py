@@ -1,0 +1,56 @@
+"""Reading video files as RGB uint8 frames, with one clear error for an unreadable file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+class VideoError(Exception):
+    """A video file cannot be opened or decoded."""
+
+
+def video_fps(path: str | Path) -> float:
+    """Frames per second of the first video stream (25 when the container does not say)."""
+    with _open(path) as container:
+        rate = container.streams.video[0].average_rate
+    return float(rate) if rate else 25.0
+
+
+def read_frames(
+    path: str | Path, max_frames: int | None = None, stride: int = 1
+) -> Iterator[np.ndarray]:
+    """Yield RGB uint8 frames; every `stride`-th frame, at most `max_frames` of them."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        n = 0
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                if i % stride:
+                    continue
+                yield frame.to_ndarray(format="rgb24")
+                n += 1
+                if max_frames is not None and n >= max_frames:
+                    return
+        except av.error.FFmpegError as exc:
+            if n == 0:
+                raise VideoError(f"{path}: cannot decode video ({exc})") from None
+            # A corrupt tail: keep what decoded, as a player would.
+
+
+def _open(path: str | Path):
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise VideoError(f"{path}: not a readable video ({exc})") from None
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{path}: has no video stream")
+    return container

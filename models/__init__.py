@@ -1,0 +1,1 @@
+"""Torch networks for the neural receiver and their training loop (not built yet)."""

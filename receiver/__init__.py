@@ -1,0 +1,1 @@
+"""Live receiver service: WebRTC peer, decode + render loop, sinks (not built yet)."""

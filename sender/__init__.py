@@ -1,0 +1,1 @@
+"""Live sender service: capture, pacing, WebRTC peer, stats (not built yet)."""

@@ -1,0 +1,1 @@
+"""FastAPI signaling server: rooms, tokens, offer/answer relay (not built yet)."""
