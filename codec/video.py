@@ -54,3 +54,9 @@ def _open(path: str | Path):
         container.close()
         raise VideoError(f"{path}: has no video stream")
     return container
+
+
+def video_frame_count(path: str | Path) -> int:
+    """Frames the container declares (0 when it does not say)."""
+    with _open(path) as container:
+        return int(container.streams.video[0].frames or 0)

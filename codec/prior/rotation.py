@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -17,6 +19,22 @@ def rodrigues(aa: np.ndarray) -> np.ndarray:
     c = np.cos(theta)[..., None]
     eye = np.broadcast_to(np.eye(3), K.shape)
     return eye + s * K + (1.0 - c) * (K @ K)
+
+
+def rodrigues_one(aa: np.ndarray) -> np.ndarray:
+    """One axis-angle vector -> 3×3 rotation; scalar math, for the per-frame hot path."""
+    x, y, z = float(aa[0]), float(aa[1]), float(aa[2])
+    theta = math.sqrt(x * x + y * y + z * z)
+    if theta < 1e-12:
+        return np.eye(3)
+    x, y, z = x / theta, y / theta, z / theta
+    s, c = math.sin(theta), math.cos(theta)
+    C = 1.0 - c
+    return np.array([
+        [c + x * x * C, x * y * C - z * s, x * z * C + y * s],
+        [y * x * C + z * s, c + y * y * C, y * z * C - x * s],
+        [z * x * C - y * s, z * y * C + x * s, c + z * z * C],
+    ])  # fmt: skip
 
 
 def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
