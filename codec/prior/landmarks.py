@@ -7,6 +7,7 @@ gives None, never an exception.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -22,21 +23,28 @@ class LandmarkDetector:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         from mediapipe.python.solutions import face_mesh
 
-        self._mesh = face_mesh.FaceMesh(
-            static_image_mode=not tracking,
-            max_num_faces=1,
-            refine_landmarks=True,
-            min_detection_confidence=min_confidence,
-            min_tracking_confidence=min_confidence,
-        )
+        with quiet_stderr():
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=not tracking,
+                max_num_faces=1,
+                refine_landmarks=True,
+                min_detection_confidence=min_confidence,
+                min_tracking_confidence=min_confidence,
+            )
+        self._warned = False  # MediaPipe logs once on the first frame with a face
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         """RGB uint8 H×W×3 -> (478, 3) float64 pixel landmarks, or None when no face is found."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 H×W×3 image, got {image.dtype} {image.shape}")
-        result = self._mesh.process(np.ascontiguousarray(image))
+        if self._warned:
+            result = self._mesh.process(np.ascontiguousarray(image))
+        else:
+            with quiet_stderr():
+                result = self._mesh.process(np.ascontiguousarray(image))
         if not result.multi_face_landmarks:
             return None
+        self._warned = True
         pts = result.multi_face_landmarks[0].landmark
         h, w = image.shape[:2]
         out = np.array([(p.x, p.y, p.z) for p in pts], dtype=np.float64)
@@ -51,3 +59,20 @@ class LandmarkDetector:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence MediaPipe's native start-up log lines (written to fd 2, not through Python)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    with open(os.devnull, "wb") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

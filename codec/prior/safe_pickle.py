@@ -65,6 +65,7 @@ _NUMPY = {
     ("copyreg", "_reconstructor"),
     ("__builtin__", "object"),
     ("builtins", "object"),
+    ("_codecs", "encode"),  # how protocol-2 pickles written by Python 3 carry bytes
 }
 _SPARSE = {"csc_matrix", "csr_matrix"}
 

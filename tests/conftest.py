@@ -1,0 +1,12 @@
+from pathlib import Path
+
+import pytest
+
+DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+
+
+@pytest.fixture(scope="session")
+def dev_dir() -> Path:
+    if not DEV.is_dir():
+        pytest.skip(f"real clips not found at {DEV} (only present beside the CI checkout)")
+    return DEV
