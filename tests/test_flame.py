@@ -37,7 +37,7 @@ def test_env_var_selects_flame(flame_dir, monkeypatch):
 def test_missing_mediapipe_embedding_is_a_clear_error(flame_dir):
     path, _ = flame_dir
     (path / "mediapipe_landmark_embedding.npz").unlink()
-    with pytest.raises(PriorFileError, match="mediapipe_landmark_embedding.npz"):
+    with pytest.raises(PriorFileError, match=r"mediapipe_landmark_embedding\.npz"):
         load_official_flame(path / "flame2020.pkl")
 
 
