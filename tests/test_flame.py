@@ -90,3 +90,17 @@ def test_zero_pose_is_the_shaped_template(flame_dir):
     beta = np.r_[1.0, -2.0]
     v = model.vertices(beta=beta)
     assert np.allclose(v, arrays["v_template"] + arrays["shapedirs"][:, :, :2] @ beta)
+
+
+def test_fitter_runs_on_official_format_model(flame_dir):
+    from codec.prior.fitting import FaceFitter
+    from codec.prior.params import FaceParams, landmarks_in_crop
+
+    path, _ = flame_dir
+    model = load_official_flame(path / "flame2020.pkl")
+    truth = FaceParams(np.zeros(300), np.zeros(100), np.zeros((5, 3)), 100.0, np.r_[128.0, 128, 0])
+    target = np.zeros((478, 3))
+    target[model.fit_mediapipe_ids] = landmarks_in_crop(model, truth, "fit")
+    est = FaceFitter(model).fit_reference(target)
+    fitted = landmarks_in_crop(model, est, "fit")
+    assert np.abs(fitted - target[model.fit_mediapipe_ids]).max() < 0.5
