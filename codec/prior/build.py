@@ -19,7 +19,7 @@ import numpy as np
 
 from codec.prior import topology as topo
 from codec.prior.flame import JOINTS, Embedding, FlameModel
-from codec.prior.procrustes import similarity
+from codec.prior.procrustes import downweight_mobile, similarity
 from codec.prior.rotation import rodrigues
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mpg", ".avi", ".mkv", ".webm"}
@@ -105,8 +105,7 @@ def align_all(shapes: np.ndarray, rounds: int = 3) -> tuple[np.ndarray, np.ndarr
             sc, R, t = similarity(s, mean, weights)
             aligned[i] = sc * s @ R.T + t
         mean = aligned.mean(0)
-        spread = ((aligned - mean) ** 2).sum(2).mean(0)
-        weights = 1.0 / (1.0 + 4.0 * spread / np.median(spread))
+        weights = downweight_mobile(((aligned - mean) ** 2).sum(2).mean(0))
     return aligned, weights
 
 
@@ -257,8 +256,7 @@ def _joint_regressor(template: np.ndarray, n_vert: int) -> np.ndarray:
     J = np.zeros((len(JOINTS), n_vert))
     J[0] = J[1] = 1.0 / n_vert
     J[2, topo.JAW_HINGE] = 1.0 / len(topo.JAW_HINGE)
-    irises = sorted(topo.IRIS, key=lambda r: -template[list(r), 0].mean())  # left eye is +x
-    for row, iris in zip((3, 4), irises, strict=True):
+    for row, iris in zip((3, 4), _irises_left_right(template), strict=True):
         J[row, list(iris)] = 1.0 / len(iris)
     return J
 
@@ -267,11 +265,15 @@ def _skinning_weights(template: np.ndarray, w_jaw: np.ndarray) -> np.ndarray:
     W = np.zeros((len(template), len(JOINTS)))
     W[:, 2] = w_jaw
     W[:, 0] = 1.0 - w_jaw
-    irises = sorted(topo.IRIS, key=lambda r: -template[list(r), 0].mean())
-    for col, iris in zip((3, 4), irises, strict=True):
+    for col, iris in zip((3, 4), _irises_left_right(template), strict=True):
         W[list(iris)] = 0.0
         W[list(iris), col] = 1.0
     return W
+
+
+def _irises_left_right(template: np.ndarray) -> list[range]:
+    """MediaPipe's two iris point sets, the subject's left eye (+x) first, as FLAME orders eyes."""
+    return sorted(topo.IRIS, key=lambda r: -template[list(r), 0].mean())
 
 
 def file_sha256(path: Path) -> str:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.prior.build import BuildConfig, build_prior, clip_landmarks, file_sha256, list_clips
+from codec.prior.build import (
+    BuildConfig,
+    build_prior,
+    clip_landmarks,
+    file_sha256,
+    list_clips,
+    split_people,
+)
 from codec.prior.flame_io import BUILTIN_PRIOR, save_builtin
 
 
@@ -65,8 +72,6 @@ def main(argv: list[str] | None = None) -> int:
         frames_per_clip=args.frames_per_clip, n_expr=args.expr_dims, n_shape=args.shape_dims,
         holdout_fraction=args.holdout, seed=args.seed,
     )  # fmt: skip
-    from codec.prior.build import split_people
-
     clips = list_clips(args.videos)
     train, held = split_people(clips, config)
     if len({c.person for c in train}) < 2:

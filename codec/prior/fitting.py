@@ -19,7 +19,7 @@ import numpy as np
 
 from codec.prior.flame import JOINTS, FlameModel
 from codec.prior.params import FLIP, FaceParams
-from codec.prior.procrustes import similarity
+from codec.prior.procrustes import downweight_mobile, similarity
 from codec.prior.rotation import matrix_to_axis_angle, rodrigues_one
 
 JAW = JOINTS.index("jaw")
@@ -70,7 +70,7 @@ class FaceFitter:
         self._jaw_w = L @ model.weights[:, JAW]
         self._jaw_J = model.J_regressor[JAW]
         self._jaw_pts = np.flatnonzero(self._jaw_w > 1e-3)
-        self.rigid_w = _rigidity(self._E)
+        self.rigid_w = downweight_mobile((self._E**2).sum(axis=(1, 2)))
         m = len(self._mean)
         ones = np.ones(3 * m)
         expr_reg = np.full(self.n_expr, config.expr_reg)
@@ -89,10 +89,11 @@ class FaceFitter:
         target = landmarks[self._ids]
         beta, psi, jaw = np.zeros(self.n_shape), np.zeros(self.n_expr), np.zeros(3)
         for _ in range(self.config.reference_iterations):
-            base = self._mean + self._S @ beta
-            s, R, t = self._pose(base + self._E @ psi, jaw, target, beta)
-            jaw = self._jaw_step(base + self._E @ psi, jaw, s, R, t, target, beta)
-            q = self._unjaw(self._to_model(target, s, R, t), jaw, base + self._E @ psi, beta)
+            shape = self._mean + self._S @ beta + self._E @ psi
+            joint = self._jaw_J @ self.model.shaped(beta)
+            s, R, t = self._pose(shape, jaw, joint, target)
+            jaw = self._jaw_step(shape, jaw, joint, s, R, t, target)
+            q = self._unjaw(self._to_model(target, s, R, t), jaw, joint)
             coef = self._joint_ridge.solve((q - self._mean).reshape(-1), s)
             beta, psi = coef[: self.n_shape], coef[self.n_shape :]
         self._beta = beta
@@ -109,38 +110,30 @@ class FaceFitter:
         psi, jaw = self.last.psi.copy(), self.last.jaw.copy()
         for _ in range(self.config.iterations):
             shape = self._base + self._E @ psi
-            s, R, t = self._pose(shape, jaw, target, self._beta)
-            jaw = self._jaw_step(shape, jaw, s, R, t, target, self._beta)
-            q = self._unjaw(self._to_model(target, s, R, t), jaw, shape, self._beta)
+            joint = self._jaw_joint_base
+            s, R, t = self._pose(shape, jaw, joint, target)
+            jaw = self._jaw_step(shape, jaw, joint, s, R, t, target)
+            q = self._unjaw(self._to_model(target, s, R, t), jaw, joint)
             psi = self._expr_ridge.solve((q - self._base).reshape(-1), s)
         self.last = self._params(psi, jaw, s, R, t, crop_size)
         return self.last
 
     # -- steps --------------------------------------------------------------------------------
-    def _pose(self, shape, jaw, target, beta):
-        pts = self._apply_jaw(shape, jaw, beta)
-        return similarity(pts, target, self.rigid_w)
+    def _pose(self, shape, jaw, J, target):
+        return similarity(self._apply_jaw(shape, jaw, J), target, self.rigid_w)
 
-    def _jaw_joint(self, shape: np.ndarray, beta: np.ndarray) -> np.ndarray:
-        return self._jaw_joint_base if beta is self._beta else self._jaw_J @ self.model.shaped(beta)
-
-    def _apply_jaw(self, shape, jaw, beta, idx=None):
-        idx = slice(None) if idx is None else idx
-        pts = shape[idx]
+    def _apply_jaw(self, shape, jaw, J):
         if not self.model.has_jaw:
-            return pts.copy()
-        J = self._jaw_joint(shape, beta)
-        rotated = (pts - J) @ rodrigues_one(jaw).T + J
-        w = self._jaw_w[idx][:, None]
-        return pts + w * (rotated - pts)
+            return shape
+        rotated = (shape - J) @ rodrigues_one(jaw).T + J
+        return shape + self._jaw_w[:, None] * (rotated - shape)
 
-    def _jaw_step(self, shape, jaw, s, R, t, target, beta):
+    def _jaw_step(self, shape, jaw, J, s, R, t, target):
         """One damped Gauss-Newton step; the Jacobian of w·R(δ)R(jaw)(p - J) at δ = 0."""
         if not (self.config.fit_jaw and self.model.has_jaw):
             return jaw
         idx = self._jaw_pts
         pts, w = shape[idx], self._jaw_w[idx][:, None]
-        J = self._jaw_joint(shape, beta)
         q = (pts - J) @ rodrigues_one(jaw).T
         r = ((pts + w * (q + J - pts)) @ (s * R).T + t - target[idx]).reshape(-1)
         # d/dδ of R(δ) q is -[q]x: column k is e_k × q, scaled by the skinning weight.
@@ -156,11 +149,10 @@ class FaceFitter:
     def _to_model(self, target, s, R, t):
         return (target - t) @ R / s
 
-    def _unjaw(self, q, jaw, shape, beta):
+    def _unjaw(self, q, jaw, J):
         if not self.model.has_jaw or not jaw.any():
             return q
         idx = self._jaw_pts
-        J = self._jaw_joint(shape, beta)
         w = self._jaw_w[idx][:, None, None]
         Rj = rodrigues_one(jaw)
         A = (1 - w) * np.eye(3) + w * Rj  # per point: p' = A p + w (J - Rj J)
@@ -174,9 +166,3 @@ class FaceFitter:
         pose[0] = matrix_to_axis_angle(FLIP @ R)
         pose[JAW] = jaw
         return FaceParams(self._beta.copy(), psi.copy(), pose, float(s), t.copy(), crop_size)
-
-
-def _rigidity(E: np.ndarray) -> np.ndarray:
-    """Per-point weight for the pose step: points that expressions move a lot weigh little."""
-    motion = (E**2).sum(axis=(1, 2))
-    return 1.0 / (1.0 + 4.0 * motion / max(np.median(motion), 1e-12))

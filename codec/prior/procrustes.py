@@ -21,3 +21,8 @@ def similarity(
     var = w @ (a * a).sum(1)
     s = float((D * S).sum() / var)
     return s, R, mu_d - s * R @ mu_s
+
+
+def downweight_mobile(motion: np.ndarray) -> np.ndarray:
+    """Per-point alignment weights: points that move a lot (mouth, jaw) weigh little."""
+    return 1.0 / (1.0 + 4.0 * motion / max(np.median(motion), 1e-12))
