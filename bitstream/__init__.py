@@ -1,1 +1,30 @@
-"""The wire format: packets, quantizers, entropy coding, the .fcs container (not built yet)."""
+"""The wire format: packet types, quantizers, Exp-Golomb and zstd coding, the .fcs container.
+
+Imports numpy, msgpack and zstandard only: a receiver in any language can be written from
+`packets.py` and `container.py` alone.
+"""
+
+from bitstream.container import FcsWriter, read_packets
+from bitstream.errors import BitstreamError
+from bitstream.packets import (
+    VERSION,
+    Bye,
+    Hello,
+    Motion,
+    MotionMode,
+    Packet,
+    PacketType,
+    Reference,
+    RefParams,
+    decode_packet,
+    encode_packet,
+    packet_type,
+)
+from bitstream.quantize import Steps, dequantize, expression_steps, quantize
+
+__all__ = [
+    "VERSION", "BitstreamError", "Bye", "FcsWriter", "Hello", "Motion", "MotionMode",
+    "Packet", "PacketType", "RefParams", "Reference", "Steps", "decode_packet",
+    "dequantize", "encode_packet", "expression_steps", "packet_type", "quantize",
+    "read_packets",
+]  # fmt: skip

@@ -7,10 +7,11 @@ gives None, never an exception.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
+
+from codec.quiet import quiet_stderr
 
 N_LANDMARKS = 478
 
@@ -60,19 +61,3 @@ class LandmarkDetector:
     def __exit__(self, *exc):
         self.close()
 
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence MediaPipe's native start-up log lines (written to fd 2, not through Python)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    with open(os.devnull, "wb") as null:
-        os.dup2(null.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)

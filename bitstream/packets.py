@@ -1,0 +1,329 @@
+"""The four packet types and their exact byte layout (format version 1).
+
+Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. `Hello`,
+`Reference` and `Bye` carry a msgpack array after it, zstd-compressed only when that is
+smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
+msgpack array of the same integers is about 1.6× larger (see benchmarks/bitstream_size.py),
+and zstd never shrinks a 20-byte packet.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bitstream.bits import BitReader, BitWriter
+from bitstream.entropy import pack_body, unpack_body
+from bitstream.errors import BitstreamError
+from bitstream.limits import (
+    MAX_CROP,
+    MAX_EXPR_DIMS,
+    MAX_KEYPOINTS,
+    MAX_PACKET_BYTES,
+    MAX_PARAM_VALUES,
+    MAX_PICTURE_BYTES,
+    MAX_TEXT,
+)
+from bitstream.quantize import Steps
+
+VERSION = 1
+
+
+class PacketType(enum.IntEnum):
+    HELLO = 1
+    REFERENCE = 2
+    MOTION = 3
+    BYE = 4
+
+
+class MotionMode(enum.IntEnum):
+    PARAMS = 0  # pose + ψ[:N] + jaw; the receiver rebuilds keypoints from the reference's β
+    KEYPOINTS = 1  # the same plus K×3 keypoints, coded as residuals from that rebuild
+
+
+# Exp-Golomb orders per field: rotation, scale, translation, depth, jaw opening, jaw sideways,
+# keypoint. ψ has one order per dim (`Hello.expr_orders`): its dims shrink down the list.
+DEFAULT_ORDERS = (4, 3, 5, 0, 3, 0, 1)
+TIME_ORDER = 0  # offline and well-paced live streams send 0: one bit
+SEQ_BITS = 12  # wraps every 164 s at 25 fps; receivers unwrap against the last frame seen
+
+
+@dataclass(frozen=True)
+class Hello:
+    prior_id: str  # 16 hex digits: which face prior the parameters refer to
+    mode: MotionMode
+    keypoints: int  # K, 0 in params mode
+    expr_dims: int  # N
+    crop_size: int
+    fps: float
+    steps: Steps
+    orders: tuple[int, ...] = DEFAULT_ORDERS
+    expr_orders: tuple[int, ...] = ()  # N orders; empty means 1 for every dim
+
+    def __post_init__(self) -> None:
+        if not self.expr_orders:
+            object.__setattr__(self, "expr_orders", (1,) * self.expr_dims)
+
+
+@dataclass(frozen=True)
+class RefParams:
+    """A reference picture's fitted parameters, float32 as sent."""
+
+    beta: np.ndarray
+    psi: np.ndarray
+    pose: np.ndarray  # (5, 3)
+    scale: float
+    trans: np.ndarray  # (3,)
+
+
+@dataclass(frozen=True)
+class Reference:
+    ref_id: int  # 0..255, wraps
+    codec: str  # "jpeg", "webp" or "av1"
+    picture: bytes
+    params: RefParams
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Quantized integers of one frame; their meaning is fixed by `Hello` and the reference."""
+
+    seq: int  # frame number modulo 2**SEQ_BITS
+    time_offset_ms: int  # capture time minus seq / fps, in ms
+    ref_id: int
+    rotation: tuple[int, int, int]
+    scale: int
+    translation: tuple[int, int]
+    depth: int
+    jaw: tuple[int, int, int]
+    expression: tuple[int, ...]
+    keypoints: tuple[int, ...] = field(default=())  # K*3 residuals in keypoints mode
+
+
+@dataclass(frozen=True)
+class Bye:
+    reason: str
+    frames: int = 0  # frames the sender produced, so a file decoder can pad a lost tail
+
+
+Packet = Hello | Reference | Motion | Bye
+
+
+# -- encoding ---------------------------------------------------------------------------------
+def encode_packet(packet: Packet, hello: Hello | None = None) -> bytes:
+    """Bytes of one packet. Motion needs the stream's `Hello` (it fixes N, K and the orders)."""
+    if isinstance(packet, Motion):
+        if hello is None:
+            raise ValueError("a Motion packet is encoded against its stream's Hello")
+        return bytes([VERSION << 4 | PacketType.MOTION]) + _motion_bits(packet, hello)
+    kind, fields = _fields(packet)
+    body, compressed = pack_body(fields)
+    return bytes([VERSION << 4 | compressed << 3 | kind]) + body
+
+
+def _fields(packet: Packet) -> tuple[PacketType, list]:
+    if isinstance(packet, Hello):
+        s = packet.steps
+        steps = [s.rotation, s.scale, s.translation, s.depth, s.jaw, s.keypoint]
+        return PacketType.HELLO, [
+            bytes.fromhex(packet.prior_id), int(packet.mode), packet.keypoints,
+            packet.expr_dims, packet.crop_size, float(packet.fps),
+            _f64(steps), _f64(s.expression), bytes(packet.orders), bytes(packet.expr_orders),
+        ]  # fmt: skip
+    if isinstance(packet, Reference):
+        p = packet.params
+        params = [_f32(p.beta), _f32(p.psi), _f32(p.pose), _f32([p.scale]), _f32(p.trans)]
+        return PacketType.REFERENCE, [packet.ref_id, packet.codec, packet.picture, params]
+    if isinstance(packet, Bye):
+        return PacketType.BYE, [packet.reason[:MAX_TEXT], packet.frames]
+    raise TypeError(f"not a packet: {type(packet).__name__}")
+
+
+def _f32(values) -> bytes:
+    return np.asarray(values, dtype="<f4").tobytes()
+
+
+def _f64(values) -> bytes:
+    return np.asarray(values, dtype="<f8").tobytes()
+
+
+def _motion_bits(m: Motion, hello: Hello) -> bytes:
+    k_rot, k_scale, k_trans, k_depth, k_jaw, k_side, k_kp = hello.orders
+    if len(m.expression) != hello.expr_dims or len(m.keypoints) != 3 * hello.keypoints:
+        raise ValueError("Motion does not match its Hello's N and K")
+    w = BitWriter()
+    w.bits(m.seq % (1 << SEQ_BITS), SEQ_BITS)
+    w.seg(m.time_offset_ms, TIME_ORDER)
+    w.ueg(m.ref_id, 0)
+    for v in m.rotation:
+        w.seg(v, k_rot)
+    w.seg(m.scale, k_scale)
+    for v in m.translation:
+        w.seg(v, k_trans)
+    w.seg(m.jaw[0], k_jaw)
+    rare = (m.depth, m.jaw[1], m.jaw[2])  # zero in most frames: one flag bit covers them
+    w.bits(int(any(rare)), 1)
+    if any(rare):
+        w.seg(m.depth, k_depth)
+        w.seg(m.jaw[1], k_side)
+        w.seg(m.jaw[2], k_side)
+    for v, k in zip(m.expression, hello.expr_orders, strict=True):
+        w.seg(v, k)
+    for v in m.keypoints:
+        w.seg(v, k_kp)
+    return w.getvalue()
+
+
+# -- decoding ---------------------------------------------------------------------------------
+def packet_type(data: bytes) -> PacketType:
+    """The type of a packet after checking its size and header byte."""
+    if not data:
+        raise BitstreamError("packet: empty")
+    if len(data) > MAX_PACKET_BYTES:
+        raise BitstreamError(f"packet: {len(data)} bytes exceeds the limit of {MAX_PACKET_BYTES}")
+    head = data[0]
+    if head >> 4 != VERSION:
+        raise BitstreamError(f"packet: version {head >> 4}, this decoder reads {VERSION}")
+    try:
+        return PacketType(head & 7)
+    except ValueError:
+        raise BitstreamError(f"packet: unknown type {head & 7}") from None
+
+
+def decode_packet(data: bytes, hello: Hello | None = None) -> Packet:
+    """Parse one packet; anything invalid raises `BitstreamError`. Motion needs `hello`."""
+    kind = packet_type(data)
+    compressed = bool(data[0] & 8)
+    if kind == PacketType.MOTION:
+        if compressed:
+            raise BitstreamError("Motion packet: compressed flag is not allowed")
+        if hello is None:
+            raise BitstreamError("Motion packet: arrived before the stream's Hello")
+        return _motion_from(data[1:], hello)
+    name = kind.name.title()
+    fields = unpack_body(data[1:], compressed, name)
+    if kind == PacketType.HELLO:
+        return _hello_from(fields)
+    if kind == PacketType.REFERENCE:
+        return _reference_from(fields)
+    return _bye_from(fields)
+
+
+def _motion_from(body: bytes, hello: Hello) -> Motion:
+    r = BitReader(body, "Motion packet")
+    k_rot, k_scale, k_trans, k_depth, k_jaw, k_side, k_kp = hello.orders
+    seq, offset, ref = r.bits(SEQ_BITS), r.seg(TIME_ORDER), r.ueg(0)
+    if ref > 255:
+        raise BitstreamError(f"Motion packet: reference id {ref} out of range 0..255")
+    rotation = (r.seg(k_rot), r.seg(k_rot), r.seg(k_rot))
+    scale = r.seg(k_scale)
+    translation = (r.seg(k_trans), r.seg(k_trans))
+    jaw_open = r.seg(k_jaw)
+    depth, side, twist = (r.seg(k_depth), r.seg(k_side), r.seg(k_side)) if r.bits(1) else (0, 0, 0)
+    jaw = (jaw_open, side, twist)
+    expression = tuple(r.seg(k) for k in hello.expr_orders)
+    keypoints = tuple(r.seg(k_kp) for _ in range(3 * hello.keypoints))
+    r.finish()
+    return Motion(seq, offset, ref, rotation, scale, translation, depth, jaw, expression, keypoints)
+
+
+class _Fields:
+    """Typed access to a decoded msgpack array, with errors that name the packet and field."""
+
+    def __init__(self, values, packet: str, names: tuple[str, ...]):
+        if not isinstance(values, list) or len(values) != len(names):
+            raise BitstreamError(f"{packet} packet: expected {len(names)} fields")
+        self.values = dict(zip(names, values, strict=True))
+        self.packet = packet
+
+    def fail(self, name: str, why: str) -> BitstreamError:
+        return BitstreamError(f"{self.packet} packet: field {name!r} {why}")
+
+    def int(self, name: str, lo: int, hi: int) -> int:
+        v = self.values[name]
+        if type(v) is not int or not lo <= v <= hi:
+            raise self.fail(name, f"must be an integer in {lo}..{hi}")
+        return v
+
+    def float(self, name: str, lo: float, hi: float) -> float:
+        v = self.values[name]
+        if type(v) is not float or not lo <= v <= hi:
+            raise self.fail(name, f"must be a number in {lo}..{hi}")
+        return v
+
+    def bytes(self, name: str, limit: int, value=None) -> bytes:
+        v = self.values[name] if value is None else value
+        if not isinstance(v, bytes) or len(v) > limit:
+            raise self.fail(name, f"must be at most {limit} bytes")
+        return v
+
+    def text(self, name: str) -> str:
+        v = self.values[name]
+        if not isinstance(v, str) or len(v) > MAX_TEXT:
+            raise self.fail(name, f"must be text of at most {MAX_TEXT} characters")
+        return v
+
+    def floats(self, name: str, count: int | None = None, value=None, size: int = 4) -> np.ndarray:
+        raw = self.bytes(name, size * MAX_PARAM_VALUES, value)
+        if len(raw) % size or (count is not None and len(raw) != size * count):
+            raise self.fail(name, "has the wrong length")
+        arr = np.frombuffer(raw, dtype=f"<f{size}").copy()
+        if not np.all(np.isfinite(arr)) or np.abs(arr).max(initial=0) > 1e6:
+            raise self.fail(name, "holds a non-finite or huge value")
+        return arr
+
+
+def _hello_from(values) -> Hello:
+    names = ("prior_id", "mode", "keypoints", "expr_dims", "crop", "fps", "steps", "expr_steps",
+             "orders", "expr_orders")  # fmt: skip
+    f = _Fields(values, "Hello", names)
+    prior = f.bytes("prior_id", 8)
+    if len(prior) != 8:
+        raise f.fail("prior_id", "must be 8 bytes")
+    mode = MotionMode(f.int("mode", 0, 1))
+    k = f.int("keypoints", 0, MAX_KEYPOINTS)
+    if (mode == MotionMode.KEYPOINTS) != (k > 0):
+        raise f.fail("keypoints", "must be > 0 exactly in keypoints mode")
+    n = f.int("expr_dims", 0, MAX_EXPR_DIMS)
+    crop = f.int("crop", 16, MAX_CROP)
+    fps = f.float("fps", 1.0, 240.0)
+    rot, scale, trans, depth, jaw, kp = f.floats("steps", 6, size=8).tolist()
+    expr = tuple(f.floats("expr_steps", n, size=8).tolist())
+    orders = tuple(f.bytes("orders", 7))
+    if len(orders) != 7 or max(orders) > 12:
+        raise f.fail("orders", "must be 7 Exp-Golomb orders of at most 12")
+    expr_orders = tuple(f.bytes("expr_orders", MAX_EXPR_DIMS))
+    if len(expr_orders) != n or max(expr_orders, default=0) > 12:
+        raise f.fail("expr_orders", "must be N Exp-Golomb orders of at most 12")
+    steps = Steps(rot, scale, trans, depth, jaw, kp, expr)
+    steps.check()
+    return Hello(prior.hex(), mode, k, n, crop, fps, steps, orders, expr_orders)
+
+
+def _reference_from(values) -> Reference:
+    f = _Fields(values, "Reference", ("ref_id", "codec", "picture", "params"))
+    ref_id = f.int("ref_id", 0, 255)
+    codec = f.text("codec")
+    if codec not in ("jpeg", "webp", "av1"):
+        raise f.fail("codec", f"{codec!r} is not one of jpeg, webp, av1")
+    picture = f.bytes("picture", MAX_PICTURE_BYTES)
+    params = f.values["params"]
+    if not isinstance(params, list) or len(params) != 5:
+        raise f.fail("params", "must hold beta, psi, pose, scale, trans")
+    beta, psi, pose, scale, trans = (
+        f.floats("params", None, params[0]),
+        f.floats("params", None, params[1]),
+        f.floats("params", 15, params[2]).reshape(5, 3),
+        f.floats("params", 1, params[3]),
+        f.floats("params", 3, params[4]),
+    )
+    if not 1e-3 < scale[0] < 1e6:
+        raise f.fail("params", "camera scale out of range")
+    return Reference(ref_id, codec, picture, RefParams(beta, psi, pose, float(scale[0]), trans))
+
+
+def _bye_from(values) -> Bye:
+    f = _Fields(values, "Bye", ("reason", "frames"))
+    return Bye(f.text("reason"), f.int("frames", 0, 2**40))

@@ -1,0 +1,49 @@
+"""Encoder settings; each field maps onto a `facecodec encode` flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bitstream import Steps
+from codec.prior.crop import CropConfig
+from codec.prior.fitting import FitConfig
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    mode: str = "keypoints"  # "keypoints" (K×3 keypoints + ψ[:N] + jaw) or "params"
+    keypoints: int = 16  # K, a preset of codec.prior.keypoints.PRESETS
+    expr_dims: int = 20  # N: ψ dims sent; the rest keep the reference's values
+    expression_step: float = 0.1  # ψ step of the strongest dim (unit-variance coefficients)
+    # Pose, jaw and keypoint steps (the expression field is ignored). Pose, jaw and ψ steps
+    # are for N <= 20 and shrink as 20 / N above it: a longer code leaves less truncation
+    # error, so quantization must add less for the same relative cost.
+    steps: Steps = field(default_factory=Steps)
+    precision: float = 1.0  # multiplies every step but the keypoints'; < 1 is finer
+    picture_codec: str = "av1"  # reference pictures: "av1", "webp" or "jpeg"
+    picture_quality: int = 50  # 0..100
+    refresh_yaw_deg: float = 30.0  # new reference when the head turns further than this...
+    refresh_pitch_deg: float = 20.0
+    refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio
+    min_refresh_s: float = 2.0  # and the last reference is at least this old
+    crop: CropConfig = field(default_factory=CropConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+
+    def __post_init__(self) -> None:
+        from codec.picture import CODECS
+        from codec.prior.keypoints import PRESETS
+
+        if self.mode not in ("keypoints", "params"):
+            raise ValueError(f"mode must be 'keypoints' or 'params', got {self.mode!r}")
+        if self.mode == "keypoints" and self.keypoints not in PRESETS:
+            raise ValueError(f"--keypoints must be one of {PRESETS}, got {self.keypoints}")
+        if not 0 <= self.expr_dims <= 400:
+            raise ValueError(f"--expr-dims must be 0..400, got {self.expr_dims}")
+        if self.picture_codec not in CODECS:
+            raise ValueError(f"picture codec must be one of {CODECS}, got {self.picture_codec!r}")
+        if not 0.05 <= self.precision <= 20:
+            raise ValueError(f"precision must be 0.05..20, got {self.precision}")
+        if not 0.05 <= self.precision <= 20:
+            raise ValueError(f"precision must be 0.05..20, got {self.precision}")
+        if not 0 <= self.picture_quality <= 100:
+            raise ValueError(f"picture quality must be 0..100, got {self.picture_quality}")

@@ -1,0 +1,121 @@
+"""Decoder: packets in, RGB frames out.
+
+It keeps the stream's `Hello`, the last few references and the last good frame. A bad
+packet raises `BitstreamError` from `push` and changes nothing, so the caller can hold the
+last frame and carry on; a missing packet is simply never pushed.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from bitstream import (
+    BitstreamError,
+    Bye,
+    Hello,
+    Motion,
+    Reference,
+    decode_packet,
+)
+from bitstream.packets import SEQ_BITS
+from codec.motion import MotionCodec, reference_params
+from codec.picture import PictureError, decode_picture
+from codec.prior.flame import FlameModel
+from codec.prior.params import FaceParams
+from codec.render.base import DrivingState, Renderer
+
+KEPT_REFERENCES = 4
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    seq: int  # unwrapped frame number
+    image: np.ndarray  # RGB uint8
+    driving: DrivingState
+
+
+class Decoder:
+    def __init__(self, model: FlameModel, renderer: Renderer, edit=None):
+        self.model, self.renderer = model, renderer
+        self.edit = edit  # optional callable DrivingState -> DrivingState (receiver controls)
+        self.hello: Hello | None = None
+        self.motion: MotionCodec | None = None
+        self.refs: OrderedDict[int, tuple[np.ndarray, FaceParams]] = OrderedDict()
+        self.active_ref: int | None = None
+        self.last: DecodedFrame | None = None
+        self.bye: Bye | None = None
+        self._seq = -1
+
+    def push(self, data: bytes) -> DecodedFrame | None:
+        """Decode one packet; returns a frame for a Motion packet, else None."""
+        packet = decode_packet(data, self.hello)
+        if isinstance(packet, Hello):
+            self._hello(packet)
+        elif isinstance(packet, Reference):
+            self._reference(packet)
+        elif isinstance(packet, Motion):
+            return self._motion(packet)
+        else:
+            self.bye = packet
+        return None
+
+    def hold(self) -> np.ndarray:
+        """The last good frame (mid-grey before the first one), for a lost or bad packet."""
+        if self.last is not None:
+            return self.last.image
+        size = self.hello.crop_size if self.hello else 256
+        return np.full((size, size, 3), 128, np.uint8)
+
+    def unwrap(self, seq: int) -> int:
+        """Full frame number from the wrapped one on the wire, nearest to the last seen."""
+        if self._seq < 0:
+            return seq
+        period = 1 << SEQ_BITS
+        delta = (seq - self._seq) % period
+        return self._seq + (delta - period if delta >= period // 2 else delta)
+
+    # -- packets ---------------------------------------------------------------------------
+    def _hello(self, hello: Hello) -> None:
+        if hello.prior_id != self.model.prior_id:
+            raise BitstreamError(
+                f"Hello: the stream uses face prior {hello.prior_id}, this receiver has "
+                f"{self.model.prior_id}; pass the sender's prior with --flame"
+            )
+        if hello.expr_dims > self.model.n_expr:
+            raise BitstreamError(f"Hello: {hello.expr_dims} expression dims exceed the prior's")
+        self.hello = hello
+        self.motion = MotionCodec(self.model, hello)
+
+    def _reference(self, ref: Reference) -> None:
+        if self.hello is None:
+            raise BitstreamError("Reference packet: arrived before the stream's Hello")
+        if len(ref.params.beta) > self.model.n_shape or len(ref.params.psi) > self.model.n_expr:
+            raise BitstreamError("Reference packet: more shape or expression dims than the prior")
+        try:
+            picture = decode_picture(ref.picture, ref.codec, self.hello.crop_size)
+        except PictureError as exc:
+            raise BitstreamError(f"Reference packet {ref.ref_id}: {exc}") from None
+        self.refs[ref.ref_id] = (picture, reference_params(ref.params, self.hello.crop_size))
+        self.refs.move_to_end(ref.ref_id)
+        while len(self.refs) > KEPT_REFERENCES:
+            self.refs.popitem(last=False)
+
+    def _motion(self, m: Motion) -> DecodedFrame:
+        if m.ref_id not in self.refs:
+            raise BitstreamError(f"Motion packet {m.seq}: reference {m.ref_id} not received")
+        picture, ref = self.refs[m.ref_id]
+        seq = self.unwrap(m.seq)
+        time_ms = seq * 1000.0 / self.hello.fps + m.time_offset_ms
+        state = self.motion.decode(m, ref, seq, time_ms)
+        if self.active_ref != m.ref_id:
+            self.renderer.set_reference(picture, ref)
+            self.active_ref = m.ref_id
+        if self.edit is not None:
+            state = self.edit(state)
+        image = self.renderer.render(state)
+        self._seq = max(self._seq, seq)
+        self.last = DecodedFrame(seq, image, state)
+        return self.last

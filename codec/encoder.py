@@ -1,0 +1,178 @@
+"""Encoder: RGB frames in, packets out.
+
+Per frame: track the crop, find landmarks, fit the prior (the first face frame is the
+reference: identity β and the picture the receiver warps), quantize the motion against the
+reference and pack it. A new reference is sent when the head leaves what the current one
+covers (turned or scaled too far), at most every `min_refresh_s`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from bitstream import Bye, Hello, MotionMode, Reference, encode_packet, expression_steps
+from codec.config import EncoderConfig
+from codec.motion import MotionCodec, reference_params, to_wire
+from codec.picture import encode_picture
+from codec.prior.face_track import FaceTrack
+from codec.prior.fitting import FaceFitter
+from codec.prior.flame import FlameModel
+from codec.prior.params import FaceParams
+from codec.render.base import DrivingState
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """What one input frame produced, with what benchmarks need to judge it."""
+
+    seq: int
+    packets: list[bytes]  # wire packets, in send order (a Reference precedes its Motion)
+    motion_bytes: int  # size of this frame's Motion packet, 0 when no face
+    reference_bytes: int  # size of a Reference sent with this frame, else 0
+    crop: np.ndarray  # the RGB crop the sender saw (what the receiver should reproduce)
+    landmarks: np.ndarray | None  # MediaPipe landmarks in crop px, None when no face
+    fitted: FaceParams | None  # the unquantized fit
+    decoded: DrivingState | None  # what the receiver decodes from this frame's packets
+    encode_ms: float
+
+
+def expression_column_norms(model: FlameModel) -> np.ndarray:
+    """How far each ψ dim moves the mesh per unit coefficient (its prior standard deviation)."""
+    return np.linalg.norm(model.exprdirs, axis=(0, 1)) * np.asarray(model.expr_std)
+
+
+def stream_hello(model: FlameModel, config: EncoderConfig, fps: float) -> Hello:
+    """The stream's `Hello`: which prior, which motion mode, K, N and every quantizer step."""
+    n = min(config.expr_dims, model.n_expr)
+    k = config.keypoints if config.mode == "keypoints" else 0
+    mode = MotionMode.KEYPOINTS if k else MotionMode.PARAMS
+    norms = expression_column_norms(model)
+    m = config.precision * min(1.0, 20.0 / max(n, 1))
+    c = config.steps
+    steps = replace(
+        c, rotation=c.rotation * m, scale=c.scale * m, translation=c.translation * m,
+        depth=c.depth * m, jaw=c.jaw * m,
+        expression=expression_steps(norms, n, config.expression_step * m),
+    )  # fmt: skip
+    s, t = steps, TYPICAL
+    orders = (
+        _order(t.rotation, s.rotation), _order(t.scale, s.scale),
+        _order(t.translation, s.translation), _order(t.depth, s.depth),
+        _order(t.jaw, s.jaw), _order(t.jaw_sideways, s.jaw),
+        _order(t.keypoint_residual * max(0.0, 1 - n / 50) + 0.5 * s.keypoint, s.keypoint),
+    )  # fmt: skip
+    expr_orders = tuple(_order(t.expression, step) for step in steps.expression)
+    return Hello(
+        model.prior_id, mode, k, n, config.crop.size, float(fps), steps, orders, expr_orders
+    )
+
+
+@dataclass(frozen=True)
+class _Typical:
+    """Mean absolute size of each field relative to the reference, over the dev clips.
+
+    Only the Exp-Golomb orders depend on these; a stream that moves more costs a few bits
+    more, never an error.
+    """
+
+    rotation: float = 0.065  # rad
+    scale: float = 0.025  # log-ratio
+    translation: float = 5.6  # crop px
+    depth: float = 0.0
+    jaw: float = 0.024  # rad, opening
+    jaw_sideways: float = 0.0
+    expression: float = 0.8  # unit-variance coefficients
+    keypoint_residual: float = 0.012  # normalized units with no ψ sent (1.5 px at 256²)
+
+
+TYPICAL = _Typical()
+
+
+def _order(typical: float, step: float) -> int:
+    """Exp-Golomb order for a field whose quantized values have this mean magnitude."""
+    mean = typical / step
+    return int(np.clip(round(np.log2(mean)), 0, 12)) if mean > 1 else 0
+
+
+class Encoder:
+    def __init__(self, model: FlameModel, config: EncoderConfig = EncoderConfig(), fps=25.0):
+        self.model, self.config, self.fps = model, config, float(fps)
+        self.hello = stream_hello(model, config, self.fps)
+        n = self.hello.expr_dims
+        self.motion = MotionCodec(model, self.hello)
+        fit_dims = max(config.fit.n_expr, n)
+        self.fitter = FaceFitter(model, replace(config.fit, n_expr=fit_dims))
+        self.track = FaceTrack(config.crop)
+        self.seq = 0
+        self.ref: FaceParams | None = None
+        self.ref_id = -1
+        self.ref_seq = -(10**9)
+        self.started = False
+
+    def start(self) -> list[bytes]:
+        self.started = True
+        return [encode_packet(self.hello)]
+
+    def encode(self, frame: np.ndarray, time_ms: float | None = None) -> EncodedFrame:
+        """Encode the next frame. `time_ms` is its capture time (default: seq / fps)."""
+        t0 = time.perf_counter()
+        seq = self.seq
+        self.seq += 1
+        packets = [] if self.started else self.start()
+        face = self.track(frame)
+        crop = face.crop if face is not None else _blank(self.config.crop.size)
+        if face is None or face.landmarks is None:
+            ms = (time.perf_counter() - t0) * 1000
+            return EncodedFrame(seq, packets, 0, 0, crop, None, None, None, ms)
+        size = self.config.crop.size
+        if self.ref is None:
+            fitted = self.fitter.fit_reference(face.landmarks, size)
+        else:
+            fitted = self.fitter.fit(face.landmarks, size)
+        ref_bytes = 0
+        if self._needs_reference(fitted, seq):
+            ref_packet = self._new_reference(face.crop, fitted, seq)
+            packets.append(ref_packet)
+            ref_bytes = len(ref_packet)
+        nominal = seq * 1000.0 / self.fps
+        offset = 0 if time_ms is None else round(time_ms - nominal)
+        motion, decoded = self.motion.encode(fitted, self.ref, self.ref_id, seq, offset)
+        packet = encode_packet(motion, self.hello)
+        packets.append(packet)
+        decoded = replace(decoded, time_ms=nominal + offset)
+        ms = (time.perf_counter() - t0) * 1000
+        return EncodedFrame(
+            seq, packets, len(packet), ref_bytes, crop, face.landmarks, fitted, decoded, ms
+        )
+
+    def finish(self, reason: str = "end of stream") -> list[bytes]:
+        self.track.close()
+        return [encode_packet(Bye(reason, self.seq))]
+
+    def _needs_reference(self, fitted: FaceParams, seq: int) -> bool:
+        if self.ref is None:
+            return True
+        c = self.config
+        if (seq - self.ref_seq) < c.min_refresh_s * self.fps:
+            return False
+        d = np.abs(fitted.euler - self.ref.euler)
+        return bool(
+            d[0] > c.refresh_yaw_deg
+            or d[1] > c.refresh_pitch_deg
+            or abs(np.log(fitted.scale / self.ref.scale)) > c.refresh_scale
+        )
+
+    def _new_reference(self, crop: np.ndarray, fitted: FaceParams, seq: int) -> bytes:
+        self.ref_id = (self.ref_id + 1) % 256
+        self.ref_seq = seq
+        picture = encode_picture(crop, self.config.picture_codec, self.config.picture_quality)
+        wire = to_wire(fitted)
+        self.ref = reference_params(wire, fitted.crop_size)
+        return encode_packet(Reference(self.ref_id, self.config.picture_codec, picture, wire))
+
+
+def _blank(size: int) -> np.ndarray:
+    return np.zeros((size, size, 3), np.uint8)

@@ -1,0 +1,200 @@
+"""The CPU renderer: warp the reference picture along the face mesh, no trained weights.
+
+Every output pixel gets one source position from a piecewise-affine backward map, then one
+`cv2.remap` samples the reference. The map is built from three layers of triangles, drawn
+into a triangle-id buffer back to front:
+
+1. a background sheet (Delaunay over the face's outline, two rings around it and the crop
+   border): the inner ring moves with the head, the outer ring half as much, the border
+   stays, so hair, neck and background follow the head without tearing at its edge;
+2. fans over the mesh's holes: the eyes (so closing lids cover them) and the mouth, whose
+   interior is shaded as a dark cavity when it opens wider than in the reference;
+3. the skin triangles, sorted by depth so the far side of a turned head is hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from codec.prior.flame import FlameModel
+from codec.prior.params import FaceParams, mesh_in_crop
+from codec.render.base import DrivingState
+from codec.render.mesh_regions import find_regions
+
+CAVITY_RGB = np.array([42.0, 14.0, 16.0])  # a dark mouth interior, a little red
+
+
+@dataclass(frozen=True)
+class MeshWarpConfig:
+    inner_ring: float = 1.3  # ring radii relative to the face outline, from its centre
+    outer_ring: float = 1.9
+    outer_follow: float = 0.5  # how much of the head's motion the outer ring follows
+    border_points: int = 4  # control points per crop side, besides the corners
+
+
+class MeshWarpRenderer:
+    name = "meshwarp"
+
+    def __init__(self, model: FlameModel, config: MeshWarpConfig = MeshWarpConfig()):
+        self.model, self.config = model, config
+        self.regions = find_regions(model)
+        self.skin = self.regions.skin
+        self.holes = [h for h in (*self.regions.eyes, self.regions.mouth) if len(h) >= 3]
+        self._ready = False
+
+    # -- per reference --------------------------------------------------------------------
+    def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
+        self.picture = np.ascontiguousarray(picture)
+        self.size = picture.shape[0]
+        src = mesh_in_crop(self.model, params)[:, :2]
+        used = np.unique(self.skin)
+        hull = cv2.convexHull(src[used].astype(np.float32), returnPoints=False)[:, 0]
+        self.outline = used[hull]
+        centre = src[self.outline].mean(0)
+        c = self.config
+        ring1 = centre + c.inner_ring * (src[self.outline] - centre)
+        ring2 = centre + c.outer_ring * (src[self.outline] - centre)
+        self.border = _border_points(self.size, c.border_points)
+        self.rings_src = np.concatenate([ring1, ring2])
+        sheet = np.concatenate([src[self.outline], self.rings_src, self.border])
+        self.sheet_tris = _delaunay(sheet, self.size)
+        self.src_sheet = sheet
+        self.src = src
+        self.src_mouth_open = _opening(src[self.regions.mouth]) if len(self.regions.mouth) else 0
+        self._ready = True
+
+    # -- per frame ------------------------------------------------------------------------
+    def render(self, driving: DrivingState) -> np.ndarray:
+        if not self._ready:
+            raise RuntimeError("set_reference must be called before render")
+        mesh = mesh_in_crop(self.model, driving.params)
+        dst, depth = mesh[:, :2], mesh[:, 2]
+        src_tris, dst_tris, layers = self._triangles(dst, depth)
+        ids = self._rasterize(dst_tris, layers)
+        maps = _backward_map(ids, src_tris, dst_tris, self.size)
+        out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
+        if len(self.regions.mouth):
+            self._shade_mouth(out, ids, layers, dst)
+        return out
+
+    def _triangles(self, dst: np.ndarray, depth: np.ndarray):
+        """Source and destination corners of every triangle, and where each layer starts."""
+        c = self.config
+        sim = _similarity(self.src[self.outline], dst[self.outline])
+        ring1, ring2 = np.split(self.rings_src, 2)
+        moved1 = _apply(sim, ring1)
+        moved2 = ring2 + c.outer_follow * (_apply(sim, ring2) - ring2)
+        dst_sheet = np.concatenate([dst[self.outline], moved1, moved2, self.border])
+        src_parts = [self.src_sheet[self.sheet_tris]]
+        dst_parts = [dst_sheet[self.sheet_tris]]
+        for loop in self.holes:
+            src_parts.append(_fan(self.src[loop]))
+            dst_parts.append(_fan(dst[loop]))
+        order = np.argsort(-depth[self.skin].mean(1), kind="stable")  # far first
+        skin = self.skin[order]
+        src_parts.append(self.src[skin])
+        dst_parts.append(dst[skin])
+        sizes = np.cumsum([0] + [len(p) for p in dst_parts])
+        return np.concatenate(src_parts), np.concatenate(dst_parts), sizes
+
+    def _rasterize(self, dst_tris: np.ndarray, layers: np.ndarray) -> np.ndarray:
+        ids = np.zeros((self.size, self.size), np.int32)
+        fixed = np.rint(dst_tris * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+        area = _signed_area(dst_tris)
+        for i in np.flatnonzero(np.abs(area) > 1e-3):
+            cv2.fillConvexPoly(ids, fixed[i], int(i) + 1, lineType=cv2.LINE_8, shift=4)
+        return ids
+
+    def _shade_mouth(self, out, ids, layers, dst) -> None:
+        """Darken the mouth opening where it is wider than the reference could show."""
+        first = layers[1] + sum(len(h) for h in self.holes[:-1]) + 1
+        inside = (ids >= first) & (ids < first + len(self.regions.mouth))
+        if not inside.any():
+            return
+        opening = _opening(dst[self.regions.mouth])
+        alpha = 1.0 if self.src_mouth_open < 2.0 else 1.0 - self.src_mouth_open / max(opening, 1e-6)
+        alpha = float(np.clip(alpha, 0.0, 1.0))
+        if alpha <= 0:
+            return
+        pixels = out[inside].astype(np.float32)
+        out[inside] = (pixels * (1 - alpha) + CAVITY_RGB * alpha).astype(np.uint8)
+
+
+# -- geometry helpers ---------------------------------------------------------------------
+def _border_points(size: int, per_side: int) -> np.ndarray:
+    t = np.linspace(-1.0, float(size), per_side + 2)
+    lo, hi, mid = np.full_like(t, -1.0), np.full_like(t, float(size)), t[1:-1]
+    return np.concatenate([
+        np.stack([t, lo], 1), np.stack([t, hi], 1),
+        np.stack([lo[1:-1], mid], 1), np.stack([hi[1:-1], mid], 1),
+    ])  # fmt: skip
+
+
+def _delaunay(points: np.ndarray, size: int) -> np.ndarray:
+    """Triangles (index triples) of the Delaunay triangulation of 2D points."""
+    lo = min(points.min(), -1.0) - 10
+    hi = max(points.max(), float(size)) + 10
+    subdiv = cv2.Subdiv2D((int(lo), int(lo), int(hi - lo) + 1, int(hi - lo) + 1))
+    index = {}
+    for i, p in enumerate(points):
+        subdiv.insert((float(p[0]), float(p[1])))
+        index[(round(float(p[0]), 2), round(float(p[1]), 2))] = i
+    tris = []
+    for t in subdiv.getTriangleList():
+        keys = [(round(float(t[j]), 2), round(float(t[j + 1]), 2)) for j in (0, 2, 4)]
+        if all(k in index for k in keys):
+            tris.append([index[k] for k in keys])
+    return np.array(tris, np.int64)
+
+
+def _fan(loop_pts: np.ndarray) -> np.ndarray:
+    """Triangles from a loop's centroid to each of its edges: (L, 3, 2)."""
+    centre = loop_pts.mean(0)
+    nxt = np.roll(loop_pts, -1, axis=0)
+    return np.stack([np.broadcast_to(centre, loop_pts.shape), loop_pts, nxt], axis=1)
+
+
+def _opening(loop_pts: np.ndarray) -> float:
+    """Mean height of an opening: its area over its width."""
+    x, y = loop_pts[:, 0], loop_pts[:, 1]
+    area = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    return float(area / max(np.ptp(x), 1e-6))
+
+
+def _signed_area(tris: np.ndarray) -> np.ndarray:
+    a, b, c = tris[:, 0], tris[:, 1], tris[:, 2]
+    ab, ac = b - a, c - a
+    return 0.5 * (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2×3 similarity (least squares) taking src points onto dst points."""
+    m, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32),
+                                       method=cv2.LMEDS)  # fmt: skip
+    if m is None:
+        m = np.hstack([np.eye(2), (dst.mean(0) - src.mean(0))[:, None]])
+    return m
+
+
+def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def _backward_map(ids, src_tris, dst_tris, size):
+    """Per pixel, the source position under its triangle's affine map (identity where none)."""
+    n = len(dst_tris)
+    D = np.concatenate([dst_tris, np.ones((n, 3, 1))], axis=2)  # (n, 3, 3)
+    det = np.linalg.det(D)
+    ok = np.abs(det) > 1e-9
+    A = np.zeros((n + 1, 3, 2))
+    A[0] = [[1, 0], [0, 1], [0, 0]]
+    A[1:][ok] = np.linalg.solve(D[ok], src_tris[ok])
+    per_pixel = A.astype(np.float32)[ids]  # (H, W, 3, 2)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    mx = per_pixel[..., 0, 0] * xs + per_pixel[..., 1, 0] * ys + per_pixel[..., 2, 0]
+    my = per_pixel[..., 0, 1] * xs + per_pixel[..., 1, 1] * ys + per_pixel[..., 2, 1]
+    return mx, my
