@@ -60,3 +60,45 @@ def video_frame_count(path: str | Path) -> int:
     """Frames the container declares (0 when it does not say)."""
     with _open(path) as container:
         return int(container.streams.video[0].frames or 0)
+
+
+class VideoWriter:
+    """RGB frames -> an H.264 (or any PyAV-supported codec) file; sizes must stay the same."""
+
+    def __init__(self, path: str | Path, fps: float = 25.0, codec: str = "libx264", crf: int = 18):
+        from fractions import Fraction
+
+        self.path = Path(path)
+        try:
+            self.container = av.open(str(self.path), "w")
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise VideoError(f"{path}: cannot write video ({exc})") from None
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.codec, self.crf = codec, crf
+        self.stream = None
+        self.frames = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        if self.stream is None:
+            h, w = rgb.shape[:2]
+            self.stream = self.container.add_stream(self.codec, rate=self.rate)
+            self.stream.width, self.stream.height = w - w % 2, h - h % 2
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.options = {"crf": str(self.crf)}
+        h, w = self.stream.height, self.stream.width
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w]), format="rgb24")
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.stream is not None:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+        self.container.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,79 @@
+"""Hostile-input generator for the bitstream: valid packets flipped, truncated and spliced.
+
+Shared by the fuzz test (a few thousand inputs) and `python -m benchmarks.bitstream_fuzz`
+(100,000 and more).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import numpy as np
+
+from bitstream import (
+    Bye,
+    Hello,
+    Motion,
+    MotionMode,
+    Reference,
+    RefParams,
+    Steps,
+    encode_packet,
+)
+
+
+def sample_hello(n: int = 10, k: int = 16) -> Hello:
+    mode = MotionMode.KEYPOINTS if k else MotionMode.PARAMS
+    steps = Steps(expression=tuple(0.1 * (1 + i / 4) for i in range(n)))
+    return Hello("0123456789abcdef", mode, k, n, 256, 25.0, steps)
+
+
+def sample_packets(hello: Hello, rng: random.Random) -> list[bytes]:
+    """A stream's worth of valid packets: Hello, a Reference, Motions and a Bye."""
+    params = RefParams(
+        np.linspace(-1, 1, 12, dtype=np.float32), np.linspace(0, 1, hello.expr_dims + 2,
+        dtype=np.float32), np.zeros((5, 3), np.float32), 900.0, np.array([128, 120, 0],
+        np.float32),
+    )  # fmt: skip
+    picture = bytes(rng.randrange(256) for _ in range(200))
+    out = [encode_packet(hello), encode_packet(Reference(1, "jpeg", picture, params))]
+    for seq in range(8):
+        out.append(encode_packet(random_motion(hello, rng, seq), hello))
+    out.append(encode_packet(Bye("end of stream", 8)))
+    return out
+
+
+def random_motion(hello: Hello, rng: random.Random, seq: int = 0) -> Motion:
+    def ints(n: int, spread: int) -> tuple[int, ...]:
+        return tuple(rng.randint(-spread, spread) for _ in range(n))
+
+    return Motion(
+        seq=seq % 4096, time_offset_ms=rng.randint(-40, 40), ref_id=rng.randrange(256),
+        rotation=ints(3, 200), scale=rng.randint(-50, 50), translation=ints(2, 500),
+        depth=rng.randint(-3, 3), jaw=ints(3, 30), expression=ints(hello.expr_dims, 40),
+        keypoints=ints(3 * hello.keypoints, 8),
+    )  # fmt: skip
+
+
+def mutations(packets: list[bytes], rng: random.Random, count: int) -> Iterator[bytes]:
+    """`count` damaged variants: bit flips, byte overwrites, truncations, splices, garbage."""
+    for _ in range(count):
+        data = bytearray(rng.choice(packets))
+        kind = rng.randrange(6)
+        if kind == 0:
+            for _ in range(rng.randint(1, 4)):
+                i = rng.randrange(len(data))
+                data[i] ^= 1 << rng.randrange(8)
+        elif kind == 1:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        elif kind == 2:
+            data = data[: rng.randrange(len(data))]
+        elif kind == 3:
+            other = rng.choice(packets)
+            data = data[: rng.randrange(len(data) + 1)] + other[rng.randrange(len(other)) :]
+        elif kind == 4:
+            data = data + bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+        else:
+            data = bytearray([data[0]]) + bytes(rng.randrange(256) for _ in range(len(data)))
+        yield bytes(data)

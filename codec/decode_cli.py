@@ -1,0 +1,154 @@
+"""`facecodec decode`: a .fcs bitstream file -> a video, one output frame per input frame."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="facecodec decode",
+        description="Decode a .fcs file into a video of the face crop. A damaged file is "
+        "decoded up to the damage; frames with no packet repeat the last good frame.",
+    )
+    p.add_argument("input", type=Path, help="input .fcs file")
+    p.add_argument("output", type=Path, help="output video file (.mp4)")
+    p.add_argument("--renderer", choices=("meshwarp", "neural"), default="meshwarp",
+                   help="meshwarp: CPU, no weights; neural: trained generator (default: "
+                   "%(default)s)")
+    p.add_argument("--weights", default=None, help="neural renderer checkpoint")
+    p.add_argument("--side-by-side", type=Path, default=None, metavar="ORIGINAL_VIDEO",
+                   help="put the original video's face crop left of the reconstruction")
+    p.add_argument("--flame", default=None,
+                   help="FLAME model file (else $FACECODEC_FLAME, else the built-in prior)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    return p.parse_args(argv)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bitstream import BitstreamError
+    from codec.prior.safe_pickle import PriorFileError
+    from codec.render import RendererUnavailableError
+    from codec.video import VideoError
+
+    args = parse(sys.argv[1:] if argv is None else argv)
+    state = _State()
+    try:
+        run(args, state)
+    except (VideoError, PriorFileError, RendererUnavailableError, OSError) as exc:
+        print(f"facecodec decode: {exc}", file=sys.stderr)
+        return 2
+    except BitstreamError as exc:
+        print(f"facecodec decode: {exc}; kept {state.written} frames", file=sys.stderr)
+        return 1
+    summary = state.summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for k, v in summary.items():
+            print(f"{k:>20}: {v}")
+    return 0
+
+
+class _State:
+    def __init__(self) -> None:
+        self.written = 0
+        self.bad_packets = 0
+        self.held_frames = 0
+        self.render_ms: list[float] = []
+
+    def summary(self) -> dict:
+        ms = self.render_ms
+        return {
+            "frames": self.written,
+            "held_frames": self.held_frames,
+            "bad_packets": self.bad_packets,
+            "render_ms_median": round(float(np.median(ms)), 2) if ms else None,
+        }
+
+
+def run(args: argparse.Namespace, state: _State) -> None:
+    import time
+
+    from bitstream import BitstreamError, read_packets
+    from codec.decoder import Decoder
+    from codec.prior.flame_io import load_prior
+    from codec.render import make_renderer
+    from codec.video import VideoWriter
+
+    model = load_prior(args.flame)
+    decoder = Decoder(model, make_renderer(args.renderer, model, args.weights))
+    originals = _Originals(args.side_by_side) if args.side_by_side else None
+    writer: VideoWriter | None = None
+    held = None
+
+    def emit(image: np.ndarray) -> None:
+        nonlocal writer
+        if writer is None:
+            fps = decoder.hello.fps if decoder.hello else 25.0
+            writer = VideoWriter(args.output, fps)
+        if originals is not None:
+            image = np.hstack([originals.next(image.shape[0]), image])
+        writer.write(image)
+        state.written += 1
+
+    try:
+        for data in read_packets(args.input):
+            t = time.perf_counter()
+            try:
+                frame = decoder.push(data)
+            except BitstreamError as exc:
+                state.bad_packets += 1
+                print(f"facecodec decode: skipped a packet: {exc}", file=sys.stderr)
+                continue
+            if frame is None or frame.seq < state.written:
+                continue
+            state.render_ms.append((time.perf_counter() - t) * 1000)
+            while state.written < frame.seq:  # frames with no face or a lost packet
+                emit(decoder_hold(held, decoder))
+                state.held_frames += 1
+            emit(frame.image)
+            held = frame.image
+        total = decoder.bye.frames if decoder.bye else state.written
+        while state.written < total:
+            emit(decoder_hold(held, decoder))
+            state.held_frames += 1
+    finally:
+        if writer is not None:
+            writer.close()
+        if originals is not None:
+            originals.close()
+
+
+def decoder_hold(held, decoder) -> np.ndarray:
+    return held if held is not None else decoder.hold()
+
+
+class _Originals:
+    """The original video's face crops, tracked the way the encoder tracked them."""
+
+    def __init__(self, path: Path):
+        from codec.prior.face_track import FaceTrack
+        from codec.video import read_frames
+
+        self.frames = read_frames(path)
+        self.track = FaceTrack()
+
+    def next(self, size: int) -> np.ndarray:
+        frame = next(self.frames, None)
+        face = None if frame is None else self.track(frame)
+        if face is None:
+            return np.zeros((size, size, 3), np.uint8)
+        return face.crop
+
+    def close(self) -> None:
+        self.track.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""The wire format: exact bytes, round trips, strict and bounded decoding."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import time
+import zlib
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.mutations import mutations, random_motion, sample_hello, sample_packets
+from bitstream import (
+    VERSION,
+    BitstreamError,
+    Bye,
+    FcsWriter,
+    Motion,
+    MotionMode,
+    Reference,
+    decode_packet,
+    encode_packet,
+    read_packets,
+)
+from bitstream.limits import MAX_DECOMPRESSED_BYTES
+
+GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"
+
+
+def golden_stream() -> list[bytes]:
+    return sample_packets(sample_hello(), random.Random(7))
+
+
+def test_golden_file_bytes_are_unchanged():
+    """A format change must bump VERSION (and write a new golden file), never edit this one."""
+    buf = io.BytesIO()
+    with FcsWriter(buf) as w:
+        for p in golden_stream():
+            w.write(p)
+    if os.environ.get("FACECODEC_WRITE_GOLDEN") == "1":  # only right after a version bump
+        GOLDEN.write_bytes(buf.getvalue())
+    assert buf.getvalue() == GOLDEN.read_bytes()
+
+
+def test_golden_file_decodes():
+    packets = list(read_packets(GOLDEN))
+    hello = decode_packet(packets[0])
+    assert hello == sample_hello()
+    decoded = [decode_packet(p, hello) for p in packets[1:]]
+    assert isinstance(decoded[0], Reference) and isinstance(decoded[-1], Bye)
+    assert [m.seq for m in decoded[1:-1]] == list(range(8))
+
+
+def test_motion_is_small_and_exact():
+    hello = sample_hello(n=20, k=0)
+    m = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20)
+    data = encode_packet(m, hello)
+    assert data.hex() == "13003e5384510e2aaaaaaaaabf"  # 13 bytes, every bit accounted for
+    assert decode_packet(data, hello) == m
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([0, 5, 16, 68]), st.integers(0, 64))
+def test_motion_round_trips(seed, k, n):
+    hello = sample_hello(n=n, k=k)
+    m = random_motion(hello, random.Random(seed), seed)
+    assert decode_packet(encode_packet(m, hello), hello) == m
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=100), st.integers(0, 2**40))
+def test_bye_round_trips(reason, frames):
+    assert decode_packet(encode_packet(Bye(reason, frames))) == Bye(reason, frames)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 400), st.sampled_from([0, 5, 10, 16, 20, 32, 68]))
+def test_hello_round_trips(n, k):
+    hello = sample_hello(n=n, k=k)
+    assert decode_packet(encode_packet(hello)) == hello
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (bytes([0x21]), "version 2"),
+        (bytes([0x17]), "unknown type 7"),
+        (bytes([0x13]), "before the stream's Hello"),
+        (bytes([0x14]) + msgpack.packb(["x"]), "expected 2 fields"),
+        (bytes([0x14]) + msgpack.packb(["x", -1]), "'frames'"),
+        (bytes([0x14]) + msgpack.packb({"a": 1}), "msgpack"),
+        (bytes([0x14]) + b"\xdd\xff\xff\xff\xff", "msgpack"),  # array of 4 G entries
+        (bytes([0x14]) + b"\x91" * 5000, "msgpack"),  # deep nesting
+    ],
+)
+def test_bad_packets_say_what(data, message):
+    with pytest.raises(BitstreamError, match=message):
+        decode_packet(data)
+
+
+def test_zip_bomb_is_refused_before_decompressing():
+    bomb = zstandard.ZstdCompressor().compress(b"\0" * (MAX_DECOMPRESSED_BYTES + 1))
+    assert len(bomb) < 1000
+    with pytest.raises(BitstreamError, match="declared size"):
+        decode_packet(bytes([VERSION << 4 | 8 | 4]) + bomb)
+
+
+def test_motion_with_trailing_garbage_is_refused():
+    hello = sample_hello()
+    data = encode_packet(random_motion(hello, random.Random(1)), hello)
+    with pytest.raises(BitstreamError):
+        decode_packet(data + b"\x00", hello)
+
+
+def test_only_bitstream_errors_escape_and_rejection_is_fast():
+    rng = random.Random(0)
+    hello = sample_hello()
+    packets = sample_packets(hello, rng)
+    slowest = 0.0
+    for data in mutations(packets, rng, 3000):
+        t = time.perf_counter()
+        with contextlib.suppress(BitstreamError):
+            decode_packet(data, hello)
+        slowest = max(slowest, time.perf_counter() - t)
+    assert slowest < 0.05  # the benchmark holds the real 10 ms bar on 100,000 inputs
+
+
+def test_container_round_trip_and_damage(tmp_path):
+    path = tmp_path / "s.fcs"
+    packets = golden_stream()
+    with FcsWriter(path) as w:
+        for p in packets:
+            w.write(p)
+    assert list(read_packets(path)) == packets
+    raw = bytearray(path.read_bytes())
+    raw[4 + 8 + len(packets[0]) + 8 + 5] ^= 0xFF  # inside packet 1
+    path.write_bytes(bytes(raw))
+    got = []
+    with pytest.raises(BitstreamError, match=r"packet 1 at byte .*CRC"):
+        for p in read_packets(path):
+            got.append(p)
+    assert got == packets[:1]  # what came before the damage is kept
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(BitstreamError):
+        list(read_packets(path))
+
+
+@pytest.mark.parametrize("head", [b"", b"XYZ\x01", b"FCS\x09", b"FCS"])
+def test_container_header_is_checked(tmp_path, head):
+    path = tmp_path / "h.fcs"
+    path.write_bytes(head)
+    with pytest.raises(BitstreamError, match=r"magic|version"):
+        list(read_packets(path))
+
+
+def test_container_refuses_oversized_length(tmp_path):
+    path = tmp_path / "big.fcs"
+    path.write_bytes(b"FCS\x01" + (2**31).to_bytes(4, "big") + zlib.crc32(b"").to_bytes(4, "big"))
+    with pytest.raises(BitstreamError, match="length"):
+        list(read_packets(path))
+
+
+def test_reference_params_must_be_finite():
+    hello = sample_hello()
+    ref = decode_packet(sample_packets(hello, random.Random(2))[1])
+    bad = ref.params.beta.copy()
+    bad[0] = np.nan
+    packet = encode_packet(Reference(1, "jpeg", b"x", ref.params.__class__(
+        bad, ref.params.psi, ref.params.pose, ref.params.scale, ref.params.trans)))  # fmt: skip
+    with pytest.raises(BitstreamError, match="non-finite"):
+        decode_packet(packet)
+
+
+def test_params_mode_hello_has_no_keypoints():
+    hello = sample_hello(n=5, k=0)
+    assert hello.mode == MotionMode.PARAMS
+    assert decode_packet(encode_packet(hello)).keypoints == 0

@@ -1,0 +1,148 @@
+"""The offline codec: quantization accuracy, the Encoder/Decoder pair and the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bitstream import BitstreamError, FcsWriter, read_packets
+from codec.config import EncoderConfig
+from codec.decode_cli import main as decode_main
+from codec.decoder import Decoder
+from codec.encode_cli import main as encode_main
+from codec.encoder import stream_hello
+from codec.motion import MotionCodec, reference_params, to_wire
+from codec.prior.flame import JOINTS
+from codec.prior.flame_io import load_prior
+from codec.prior.keypoints import driving_keypoints
+from codec.prior.params import FaceParams
+from codec.render.meshwarp import MeshWarpRenderer
+from codec.video import VideoWriter, read_frames, video_frame_count
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_prior(None)
+
+
+def random_params(model, rng, crop=256) -> FaceParams:
+    pose = np.zeros((len(JOINTS), 3))
+    pose[0] = rng.normal(0, 0.15, 3)
+    pose[2, 0] = abs(rng.normal(0, 0.05))
+    return FaceParams(
+        np.zeros(model.n_shape), rng.normal(0, 1, model.n_expr), pose,
+        float(rng.uniform(700, 1000)), np.array([128, 128, 0]) + rng.normal(0, 8, 3), crop,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("k, n", [(5, 0), (16, 20), (68, 50)])
+def test_keypoints_decode_within_a_quarter_pixel(model, k, n):
+    rng = np.random.default_rng(k + n)
+    hello = stream_hello(model, EncoderConfig(keypoints=k, expr_dims=n), 25.0)
+    codec = MotionCodec(model, hello)
+    ref = reference_params(to_wire(random_params(model, rng)), 256)
+    for seq in range(20):
+        frame = random_params(model, rng)
+        _, state = codec.encode(frame, ref, 0, seq)
+        truth = driving_keypoints(model, ref, frame, k)
+        err_px = np.abs(state.keypoints - truth)[:, :2].max() * 128
+        assert err_px <= 0.25 + 1e-9
+
+
+def test_params_mode_rebuilds_pose_and_expression(model):
+    rng = np.random.default_rng(1)
+    hello = stream_hello(model, EncoderConfig(mode="params", expr_dims=20), 25.0)
+    codec = MotionCodec(model, hello)
+    ref = reference_params(to_wire(random_params(model, rng)), 256)
+    frame = random_params(model, rng)
+    motion, state = codec.encode(frame, ref, 3, 70000)
+    assert motion.keypoints == () and state.keypoints is None
+    assert np.allclose(state.params.pose[0], frame.pose[0], atol=0.01)
+    half_step = np.asarray(hello.steps.expression) / 2 + 1e-9
+    assert np.all(np.abs(state.params.psi[:20] - frame.psi[:20]) <= half_step)
+    assert np.allclose(state.params.psi[20:], ref.psi[20:])  # past N: the reference's code
+
+
+def _encode_clip(model, frames, path, **config):
+    from codec.encoder import Encoder
+
+    enc = Encoder(model, EncoderConfig(**config), fps=25.0)
+    with FcsWriter(path) as w:
+        for p in enc.start():
+            w.write(p)
+        results = []
+        for f in frames:
+            r = enc.encode(f)
+            results.append(r)
+            for p in r.packets:
+                w.write(p)
+        for p in enc.finish():
+            w.write(p)
+    return results
+
+
+@pytest.fixture(scope="module")
+def clip_frames(dev_dir):
+    return list(read_frames(dev_dir / "dagan_driving.mp4", max_frames=30))
+
+
+def test_decoder_matches_the_encoders_view_and_holds_on_bad_packets(model, clip_frames, tmp_path):
+    path = tmp_path / "c.fcs"
+    results = _encode_clip(model, clip_frames, path)
+    dec = Decoder(model, MeshWarpRenderer(model))
+    frames = []
+    for data in read_packets(path):
+        out = dec.push(data)
+        if out is not None:
+            frames.append(out)
+            expected = results[out.seq].decoded
+            assert np.allclose(out.driving.keypoints, expected.keypoints)
+            assert out.image.shape == (256, 256, 3) and out.image.dtype == np.uint8
+    assert len(frames) == len(clip_frames)
+    last = dec.hold().copy()
+    with pytest.raises(BitstreamError):
+        dec.push(b"\x13\xff")
+    assert np.array_equal(dec.hold(), last)
+    mean_diff = np.abs(frames[5].image.astype(int) - results[5].crop.astype(int)).mean()
+    assert mean_diff < 25  # the reconstruction looks like the input crop
+
+
+def test_cli_round_trip_gives_one_frame_per_input_frame(dev_dir, tmp_path, capsys):
+    clip = dev_dir / "dagan_driving.mp4"
+    fcs, out = tmp_path / "a.fcs", tmp_path / "a.mp4"
+    assert encode_main([str(clip), str(fcs), "--frames", "40", "--json"]) == 0
+    assert '"payload_bytes_per_frame"' in capsys.readouterr().out
+    assert decode_main([str(fcs), str(out), "--json"]) == 0
+    assert video_frame_count(out) == 40
+
+
+def test_corrupt_file_keeps_what_decoded(dev_dir, tmp_path, capsys):
+    fcs, out = tmp_path / "b.fcs", tmp_path / "b.mp4"
+    assert encode_main([str(dev_dir / "dagan_driving.mp4"), str(fcs), "--frames", "20"]) == 0
+    data = fcs.read_bytes()
+    fcs.write_bytes(data[:-60])  # the last few motion packets and the Bye
+    capsys.readouterr()
+    assert decode_main([str(fcs), str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "truncated" in err[0] and "kept" in err[0]
+    assert 0 < video_frame_count(out) < 20
+
+
+def test_unreadable_and_faceless_videos_get_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    assert encode_main([str(bad), str(tmp_path / "x.fcs")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    blank = tmp_path / "blank.mp4"
+    with VideoWriter(blank, 25) as w:
+        for _ in range(5):
+            w.write(np.full((128, 128, 3), 90, np.uint8))
+    assert encode_main([str(blank), str(tmp_path / "y.fcs")]) == 1
+    err = capsys.readouterr().err
+    assert "no face found" in err
+    assert not (tmp_path / "y.fcs").exists()
+
+
+def test_missing_fcs_is_one_line(tmp_path, capsys):
+    assert decode_main([str(tmp_path / "none.fcs"), str(tmp_path / "o.mp4")]) == 1
+    assert "cannot open" in capsys.readouterr().err
