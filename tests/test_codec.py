@@ -146,3 +146,32 @@ def test_unreadable_and_faceless_videos_get_one_line(tmp_path, capsys):
 def test_missing_fcs_is_one_line(tmp_path, capsys):
     assert decode_main([str(tmp_path / "none.fcs"), str(tmp_path / "o.mp4")]) == 1
     assert "cannot open" in capsys.readouterr().err
+
+
+def test_damaged_packets_never_crash_the_decoder(model):
+    import random
+
+    from benchmarks.mutations import mutations
+    from bitstream import Reference, encode_packet
+    from codec.picture import encode_picture
+
+    rng = np.random.default_rng(5)
+    hello = stream_hello(model, EncoderConfig(keypoints=16, expr_dims=10), 25.0)
+    codec = MotionCodec(model, hello)
+    ref_params = random_params(model, rng)
+    picture = encode_picture(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8), "jpeg", 30)
+    wire = to_wire(ref_params)
+    ref = reference_params(wire, 256)
+    stream = [encode_packet(hello), encode_packet(Reference(0, "jpeg", picture, wire))]
+    stream += [encode_packet(codec.encode(random_params(model, rng), ref, 0, s)[0], hello)
+               for s in range(6)]  # fmt: skip
+    dec = Decoder(model, MeshWarpRenderer(model))
+    for data in stream:
+        dec.push(data)
+    for data in mutations(stream, random.Random(3), 400):
+        try:
+            out = dec.push(data)
+        except BitstreamError:
+            continue
+        if out is not None:
+            assert out.image.shape == (256, 256, 3)
