@@ -24,6 +24,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--weights", default=None, help="neural renderer checkpoint")
     p.add_argument("--side-by-side", type=Path, default=None, metavar="ORIGINAL_VIDEO",
                    help="put the original video's face crop left of the reconstruction")
+    p.add_argument("--edit", action="append", default=[], metavar="NAME=STRENGTH",
+                   help="expression edit, repeatable: neutral, smile, open_mouth, raise_brows, "
+                   "blink; strength 0..1.5 (e.g. --edit smile=0.7)")
+    p.add_argument("--pose-offset", action="append", default=[], metavar="ANGLE=DEG",
+                   help="turn the head by this much, repeatable (e.g. --pose-offset yaw=15); "
+                   "yaw within ±35°, pitch and roll ±25°")
+    p.add_argument("--pose", action="append", default=[], metavar="ANGLE=DEG",
+                   help="hold an angle fixed instead (e.g. --pose yaw=0 for a frontal view)")
     p.add_argument("--flame", default=None,
                    help="FLAME model file (else $FACECODEC_FLAME, else the built-in prior)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -32,6 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     from bitstream import BitstreamError
+    from codec.controls import ControlError
     from codec.prior.safe_pickle import PriorFileError
     from codec.render import RendererUnavailableError
     from codec.video import VideoError
@@ -40,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     state = _State()
     try:
         run(args, state)
-    except (VideoError, PriorFileError, RendererUnavailableError, OSError) as exc:
+    except (VideoError, PriorFileError, RendererUnavailableError, ControlError, OSError) as exc:
         print(f"facecodec decode: {exc}", file=sys.stderr)
         return 2
     except BitstreamError as exc:
@@ -76,13 +85,16 @@ def run(args: argparse.Namespace, state: _State) -> None:
     import time
 
     from bitstream import BitstreamError, read_packets
+    from codec.controls import ControlApplier, parse_controls
     from codec.decoder import Decoder
     from codec.prior.flame_io import load_prior
     from codec.render import make_renderer
     from codec.video import VideoWriter
 
+    controls = parse_controls(args.edit, args.pose_offset, args.pose)
     model = load_prior(args.flame)
-    decoder = Decoder(model, make_renderer(args.renderer, model, args.weights))
+    edit = ControlApplier(model, controls) if controls.active else None
+    decoder = Decoder(model, make_renderer(args.renderer, model, args.weights), edit)
     originals = _Originals(args.side_by_side) if args.side_by_side else None
     writer: VideoWriter | None = None
     held = None

@@ -1,0 +1,170 @@
+"""The receiver's controls (the paper's section 3.3): expression edits and novel head pose.
+
+Expression edits are directions in the prior's ψ space, solved from the prior itself: each
+names how some iBUG-68 landmarks of the mean face should move (corners of the mouth up and
+out for a smile) and which must stay put (the mouth, for a brow or blink edit, so the
+sender's lip motion survives), and the edit is the ridge least-squares ψ that does that.
+Pose edits turn the head by an offset, or to an absolute angle, within stated limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from codec.prior.flame import FlameModel
+from codec.prior.keypoints import driving_keypoints
+from codec.prior.rotation import euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
+from codec.render.base import DrivingState
+
+EDITS = ("neutral", "smile", "open_mouth", "raise_brows", "blink")
+POSE_LIMITS = {"yaw": 35.0, "pitch": 25.0, "roll": 25.0}  # degrees, for offsets and overrides
+MOUTH = list(range(48, 68))
+BROWS = list(range(17, 27))
+UPPER_LIDS, LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
+EYES = list(range(36, 48))
+
+
+class ControlError(ValueError):
+    """A malformed --edit or --pose value; the message shows the accepted form."""
+
+
+def _targets(model: FlameModel, name: str) -> tuple[dict[int, np.ndarray], list[int]]:
+    """Per-landmark displacements (metres, y up) at strength 1, and landmarks held still."""
+    lm = model.landmarks(model.v_template, "ibug68")
+    width = np.linalg.norm(lm[54] - lm[48])  # mouth width sets the scale, any prior's units
+    up = np.array([0.0, 1.0, 0.0])
+    if name == "smile":
+        moves = {48: width * np.array([-0.12, 0.12, 0.0]), 54: width * np.array([0.12, 0.12, 0])}
+        return moves, EYES + BROWS
+    if name == "open_mouth":
+        moves = {i: -0.3 * width * up for i in (57, 56, 58, 66, 65, 67)}
+        moves[8] = -0.15 * width * up
+        return moves | {i: np.zeros(3) for i in (51, 62, 50, 52)}, EYES + BROWS
+    if name == "raise_brows":
+        return {i: 0.2 * width * up for i in BROWS}, MOUTH + EYES
+    if name == "blink":
+        return {u: lm[d] - lm[u] for u, d in zip(UPPER_LIDS, LOWER_LIDS, strict=True)}, MOUTH
+    raise ControlError(f"unknown edit {name!r}; edits are {', '.join(EDITS)}")
+
+
+def edit_direction(
+    model: FlameModel, name: str, dims: int | None = None, ridge: float = 0.02
+) -> np.ndarray:
+    """The ψ direction of a named edit at strength 1, using the first `dims` dims."""
+    moves, still = _targets(model, name)
+    emb = model.landmarks68
+    tri = model.faces[emb.faces_idx]  # (68, 3)
+    exprdirs = model.exprdirs[:, :, :dims]
+    basis = np.einsum("lk,lkce->lce", emb.bary, exprdirs[tri])  # (68, 3, E)
+    rows, rhs = [], []
+    for i, d in moves.items():
+        rows.append(basis[i])
+        rhs.append(d)
+    for i in still:
+        if i not in moves:
+            rows.append(3.0 * basis[i])  # held points weigh more
+            rhs.append(np.zeros(3))
+    A, b = np.concatenate(rows), np.concatenate(rhs)
+    scale = np.trace(A.T @ A) / A.shape[1]
+    return np.linalg.solve(A.T @ A + ridge * scale * np.eye(A.shape[1]), A.T @ b)
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Edits applied to every decoded state before rendering."""
+
+    edits: tuple[tuple[str, float], ...] = ()  # (name, strength in 0..1.5)
+    pose_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # yaw, pitch, roll degrees
+    pose_absolute: tuple[float | None, float | None, float | None] = (None, None, None)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.edits) or any(self.pose_offset) or any(
+            v is not None for v in self.pose_absolute
+        )
+
+
+class ControlApplier:
+    """Precomputes the edit directions once per prior; call it on each `DrivingState`."""
+
+    def __init__(self, model: FlameModel, controls: Controls):
+        self.model, self.controls = model, controls
+        self._directions: dict[tuple[str, int], np.ndarray] = {}
+
+    def direction(self, name: str, dims: int) -> np.ndarray:
+        """Solved for the dims the stream carries, so held points stay held after truncation."""
+        key = (name, dims)
+        if key not in self._directions:
+            self._directions[key] = edit_direction(self.model, name, dims)
+        return self._directions[key]
+
+    def __call__(self, state: DrivingState) -> DrivingState:
+        p = state.params
+        psi = p.psi.copy()
+        for name, strength in self.controls.edits:
+            if name == "neutral":
+                psi *= 1.0 - min(strength, 1.0)
+            else:
+                n = min(len(psi), self.model.n_expr)
+                psi[:n] += strength * self.direction(name, n)
+        pose = p.pose.copy()
+        pose[0] = matrix_to_axis_angle(self._turn(p.rotation))
+        params = replace(p, psi=psi, pose=pose)
+        keypoints = state.keypoints
+        if keypoints is not None:  # move the sent keypoints by what the edits move
+            k = len(keypoints)
+            ref = replace(p, pose=p.pose)
+            keypoints = keypoints + (
+                driving_keypoints(self.model, ref, params, k)
+                - driving_keypoints(self.model, ref, p, k)
+            )
+        return replace(state, params=params, keypoints=keypoints)
+
+    def _turn(self, R: np.ndarray) -> np.ndarray:
+        c = self.controls
+        euler = matrix_to_euler(R)
+        for i, name in enumerate(("yaw", "pitch", "roll")):
+            limit = POSE_LIMITS[name]
+            if c.pose_absolute[i] is not None:
+                euler[i] = float(np.clip(c.pose_absolute[i], -limit, limit))
+            else:
+                euler[i] = float(np.clip(euler[i] + c.pose_offset[i], -limit, limit))
+        return euler_to_matrix(*euler)
+
+
+def parse_controls(edits: list[str], offsets: list[str], absolute: list[str]) -> Controls:
+    """Parse `--edit smile=0.7`, `--pose-offset yaw=15` and `--pose yaw=0` values."""
+    parsed = []
+    for item in edits:
+        name, strength = _pair(item, "--edit NAME=STRENGTH, e.g. smile=0.7")
+        if name not in EDITS:
+            raise ControlError(f"unknown edit {name!r}; edits are {', '.join(EDITS)}")
+        if not 0.0 <= strength <= 1.5:
+            raise ControlError(f"edit strength must be 0..1.5, got {strength}")
+        parsed.append((name, strength))
+    return Controls(tuple(parsed), tuple(_angles(offsets, 0.0)), tuple(_angles(absolute, None)))
+
+
+def _angles(items: list[str], default):
+    out = {"yaw": default, "pitch": default, "roll": default}
+    for item in items:
+        name, value = _pair(item, "yaw|pitch|roll=DEGREES, e.g. yaw=15")
+        if name not in out:
+            raise ControlError(f"unknown angle {name!r}; use yaw, pitch or roll")
+        limit = POSE_LIMITS[name]
+        if not -limit <= value <= limit:
+            raise ControlError(f"{name} must be within ±{limit:g}°, got {value:g}")
+        out[name] = value
+    return [out["yaw"], out["pitch"], out["roll"]]
+
+
+def _pair(item: str, form: str) -> tuple[str, float]:
+    name, sep, value = item.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise ControlError(f"cannot read {item!r}; expected {form}") from None
