@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("models.cli", "train the neural warping generator"),
     "build-prior": ("codec.prior.build_cli", "build the FLAME-format prior from face videos"),
     "fit": ("codec.prior.fit_cli", "fit the face prior to a video and report its error"),
+    "synth": ("codec.synth_cli", "write a synthetic talking head video with its ground truth"),
 }
 
 

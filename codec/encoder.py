@@ -17,6 +17,7 @@ from bitstream import Bye, Hello, MotionMode, Reference, encode_packet, expressi
 from codec.config import EncoderConfig
 from codec.motion import MotionCodec, reference_params, to_wire
 from codec.picture import encode_picture
+from codec.prior.crop import CropBox
 from codec.prior.face_track import FaceTrack
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
@@ -33,6 +34,7 @@ class EncodedFrame:
     motion_bytes: int  # size of this frame's Motion packet, 0 when no face
     reference_bytes: int  # size of a Reference sent with this frame, else 0
     crop: np.ndarray  # the RGB crop the sender saw (what the receiver should reproduce)
+    box: CropBox | None  # where that crop lies in the frame
     landmarks: np.ndarray | None  # MediaPipe landmarks in crop px, None when no face
     fitted: FaceParams | None  # the unquantized fit
     decoded: DrivingState | None  # what the receiver decodes from this frame's packets
@@ -126,7 +128,8 @@ class Encoder:
         crop = face.crop if face is not None else _blank(self.config.crop.size)
         if face is None or face.landmarks is None:
             ms = (time.perf_counter() - t0) * 1000
-            return EncodedFrame(seq, packets, 0, 0, crop, None, None, None, ms)
+            box = face.box if face is not None else None
+            return EncodedFrame(seq, packets, 0, 0, crop, box, None, None, None, ms)
         size = self.config.crop.size
         if self.ref is None:
             fitted = self.fitter.fit_reference(face.landmarks, size)
@@ -145,8 +148,9 @@ class Encoder:
         decoded = replace(decoded, time_ms=nominal + offset)
         ms = (time.perf_counter() - t0) * 1000
         return EncodedFrame(
-            seq, packets, len(packet), ref_bytes, crop, face.landmarks, fitted, decoded, ms
-        )
+            seq, packets, len(packet), ref_bytes, crop, face.box, face.landmarks, fitted,
+            decoded, ms,
+        )  # fmt: skip
 
     def finish(self, reason: str = "end of stream") -> list[bytes]:
         self.track.close()
