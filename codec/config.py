@@ -24,7 +24,8 @@ class EncoderConfig:
     picture_quality: int = 50  # 0..100
     refresh_yaw_deg: float = 30.0  # new reference when the head turns further than this...
     refresh_pitch_deg: float = 20.0
-    refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio
+    refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio...
+    refresh_eyes: float = 0.5  # ...or the reference's eyes are under half as open as now
     min_refresh_s: float = 2.0  # and the last reference is at least this old
     crop: CropConfig = field(default_factory=CropConfig)
     fit: FitConfig = field(default_factory=FitConfig)

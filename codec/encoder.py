@@ -21,7 +21,7 @@ from codec.prior.crop import CropBox
 from codec.prior.face_track import FaceTrack
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
-from codec.prior.params import FaceParams
+from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.base import DrivingState
 
 
@@ -167,7 +167,15 @@ class Encoder:
             d[0] > c.refresh_yaw_deg
             or d[1] > c.refresh_pitch_deg
             or abs(np.log(fitted.scale / self.ref.scale)) > c.refresh_scale
+            or self._ref_eyes < c.refresh_eyes * self._eyes(fitted)
         )
+
+    def _eyes(self, params: FaceParams) -> float:
+        """Eye opening over eye width: a reference with closed eyes cannot show open ones."""
+        lm = landmarks_in_crop(self.model, params)
+        lids = np.linalg.norm(lm[[37, 38, 43, 44]] - lm[[41, 40, 47, 46]], axis=1).sum()
+        width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
+        return float(lids / max(width, 1e-6))
 
     def _new_reference(self, crop: np.ndarray, fitted: FaceParams, seq: int) -> bytes:
         self.ref_id = (self.ref_id + 1) % 256
@@ -175,6 +183,7 @@ class Encoder:
         picture = encode_picture(crop, self.config.picture_codec, self.config.picture_quality)
         wire = to_wire(fitted)
         self.ref = reference_params(wire, fitted.crop_size)
+        self._ref_eyes = self._eyes(self.ref)
         return encode_packet(Reference(self.ref_id, self.config.picture_codec, picture, wire))
 
 
