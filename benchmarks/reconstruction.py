@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.videos.is_dir():
         print(f"reconstruction: no such folder: {args.videos}", file=sys.stderr)
         return 2
+    import cv2
+
+    cv2.setNumThreads(1)  # the speed target is single-threaded
     dlib_lm = DlibLandmarks.available()
     if dlib_lm is None:
         print("reconstruction: dlib / face_recognition_models not installed; AKD skipped "
