@@ -30,7 +30,9 @@ SCLERA = (236, 232, 226)
 IRIS = (62, 92, 70)
 MOUTH = (48, 16, 20)
 BACKGROUND = (86, 112, 138)
-LIGHT = np.array([0.3, 0.4, 1.0]) / np.linalg.norm([0.3, 0.4, 1.0])
+# Light from the side: light from above shades the face the way a pitch does, and a
+# detector reads it as one (5° of bias measured); side light leaves pitch alone.
+LIGHT = np.array([0.3, 0.0, 1.0]) / np.linalg.norm([0.3, 0.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,11 @@ class TalkingHead:
         self.irises = (
             [np.arange(468, 473), np.arange(473, 478)] if len(model.v_template) >= 478 else []
         )
+        u, w = np.meshgrid(np.linspace(0, np.pi, 24), np.linspace(0, 2 * np.pi, 48))
+        self._sphere = np.stack([np.sin(u) * np.cos(w), np.cos(u), np.sin(u) * np.sin(w)], -1)
+        self._sphere = self._sphere.reshape(-1, 3)
+        top, back = self._sphere[:, 1] > 0.35, self._sphere[:, 2] < -0.2
+        self._hair = top | (back & (self._sphere[:, 1] > -0.3))
         self.open_dir = edit_direction(model, "open_mouth")
         self.smile_dir = edit_direction(model, "smile")
         self.blink_dir = edit_direction(model, "blink")
@@ -105,7 +112,7 @@ class TalkingHead:
         img = np.full((c.size * s, c.size * s, 3), BACKGROUND, np.uint8)
         mesh = mesh_in_crop(self.model, params)
         pts, depth = mesh[:, :2] * s, mesh[:, 2]
-        self._head_and_neck(img, pts, s)
+        self._head_and_neck(img, params, s)
         for loop in (self.mouth,):
             cv2.fillPoly(img, [np.rint(pts[loop] * 16).astype(np.int32)], MOUTH, cv2.LINE_AA, 4)
         for loop in self.eyes:
@@ -118,26 +125,30 @@ class TalkingHead:
         self._skin(img, mesh, pts, depth)
         return cv2.resize(img, (c.size, c.size), interpolation=cv2.INTER_AREA)
 
-    def _head_and_neck(self, img, pts, s) -> None:
-        face = pts[np.unique(self.skin)]
-        centre = face.mean(0)
-        w, h = np.ptp(face[:, 0]), np.ptp(face[:, 1])
-        neck = np.array(
-            [
-                [centre[0] - 0.3 * w, centre[1]],
-                [centre[0] + 0.3 * w, centre[1]],
-                [centre[0] + 0.38 * w, img.shape[0]],
-                [centre[0] - 0.38 * w, img.shape[0]],
-            ]
-        )
-        cv2.fillConvexPoly(img, np.rint(neck).astype(np.int32), tuple(int(v) for v in SKIN * 0.8))
-        axes = (int(0.62 * w), int(0.66 * h))
-        top = (int(centre[0]), int(centre[1] - 0.08 * h))
-        cv2.ellipse(img, top, axes, 0, 0, 360, HAIR, -1, cv2.LINE_AA)
-        chin = (int(centre[0]), int(centre[1] + 0.05 * h))
-        jaw_axes = (int(0.55 * w), int(0.55 * h))
-        cheeks = tuple(int(v) for v in SKIN * 0.85)
-        cv2.ellipse(img, chin, jaw_axes, 0, 0, 180, cheeks, -1, cv2.LINE_AA)
+    def _head_and_neck(self, img, params: FaceParams, s: int) -> None:
+        """A neck, then a head ellipsoid turned with the face, hair on its top and back.
+
+        The head must turn with the face: a detector reads the outline of the head as much
+        as the features, and a flat outline makes it under-read every turn.
+        """
+        v = self.model.v_template
+        lo, hi = v.min(0), v.max(0)
+        centre = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2 + 0.1 * (hi[1] - lo[1]),
+                           lo[2] - 0.25 * (hi[2] - lo[2])])  # fmt: skip
+        radii = np.array([0.56, 0.62, 0.75]) * (hi - lo)[[0, 1, 1]]
+        ball = centre + self._sphere * radii
+        crop = lambda p: params.to_crop(p)[:, :2] * s  # noqa: E731
+        neck_top = centre + np.array([0.0, -0.45, -0.1]) * radii
+        w = 0.55 * radii[0] * params.scale * s
+        top = crop(neck_top[None])[0]
+        bottom = img.shape[0]
+        neck = np.array([[top[0] - w, top[1]], [top[0] + w, top[1]],
+                         [top[0] + 1.2 * w, bottom], [top[0] - 1.2 * w, bottom]])  # fmt: skip
+        neck_colour = tuple(float(c) for c in SKIN * 0.75)
+        cv2.fillConvexPoly(img, np.rint(neck).astype(np.int32), neck_colour)
+        for points, colour in ((ball, SKIN * 0.85), (ball[self._hair], HAIR)):
+            hull = cv2.convexHull(np.rint(crop(points) * 16).astype(np.int32))
+            cv2.fillConvexPoly(img, hull, tuple(float(c) for c in colour), cv2.LINE_AA, 4)
 
     def _skin(self, img, mesh, pts, depth) -> None:
         tris = self.skin[np.argsort(-depth[self.skin].mean(1))]

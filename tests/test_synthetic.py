@@ -58,3 +58,19 @@ def test_saved_clip_has_video_and_truth(model, tmp_path):
     assert video_frame_count(tmp_path / "s.mp4") == 10
     truth = np.load(tmp_path / "s.npz")
     assert truth["euler_deg"].shape == (10, 3) and truth["pose"].shape == (10, 5, 3)
+
+
+def test_fitting_recovers_the_true_head_pose(model, clip):
+    from codec.prior.face_track import FaceTrack
+    from codec.prior.fitting import FaceFitter
+
+    track, fitter, errors = FaceTrack(), FaceFitter(model), []
+    for frame, truth in zip(clip.frames, clip.euler, strict=True):
+        face = track(frame)
+        if face is not None and face.landmarks is not None:
+            errors.append(np.abs(fitter.fit(face.landmarks).euler - truth))
+    track.close()
+    errors = np.array(errors)
+    assert len(errors) >= 0.95 * len(clip.frames)
+    assert errors.mean(axis=0).max() < 3.0  # degrees; measured about 1
+    assert np.percentile(errors, 95, axis=0).max() < 3.0
