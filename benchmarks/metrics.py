@@ -52,7 +52,7 @@ class DlibLandmarks:
             return None
 
     def box(self, rgb: np.ndarray):
-        faces = self.detector(rgb, 1)
+        faces = self.detector(rgb, 0)  # no upsampling: faces fill a 256² crop
         return max(faces, key=lambda r: r.area()) if faces else None
 
     def __call__(self, rgb: np.ndarray, box=None) -> np.ndarray | None:

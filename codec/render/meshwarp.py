@@ -32,6 +32,7 @@ class MeshWarpConfig:
     inner_ring: float = 1.3  # ring radii relative to the face outline, from its centre
     outer_ring: float = 1.9
     outer_follow: float = 0.5  # how much of the head's motion the outer ring follows
+    neck_follow: float = 0.5  # ...and the inner ring straight below the chin
     border_points: int = 4  # control points per crop side, besides the corners
 
 
@@ -59,6 +60,9 @@ class MeshWarpRenderer:
         ring2 = centre + c.outer_ring * (src[self.outline] - centre)
         self.border = _border_points(self.size, c.border_points)
         self.rings_src = np.concatenate([ring1, ring2])
+        # Below the face the ring holds the neck, which follows the head only in part.
+        below = np.clip((ring1[:, 1] - centre[1]) / max(np.ptp(ring1[:, 1]) / 2, 1e-6), 0, 1)
+        self.follow = 1.0 - (1.0 - c.neck_follow) * below
         sheet = np.concatenate([src[self.outline], self.rings_src, self.border])
         self.sheet_tris = _delaunay(sheet, self.size)
         self.src_sheet = sheet
@@ -86,8 +90,9 @@ class MeshWarpRenderer:
         c = self.config
         sim = _similarity(self.src[self.outline], dst[self.outline])
         ring1, ring2 = np.split(self.rings_src, 2)
-        moved1 = _apply(sim, ring1)
-        moved2 = ring2 + c.outer_follow * (_apply(sim, ring2) - ring2)
+        f = self.follow[:, None]
+        moved1 = ring1 + f * (_apply(sim, ring1) - ring1)
+        moved2 = ring2 + c.outer_follow * f * (_apply(sim, ring2) - ring2)
         dst_sheet = np.concatenate([dst[self.outline], moved1, moved2, self.border])
         src_parts = [self.src_sheet[self.sheet_tris]]
         dst_parts = [dst_sheet[self.sheet_tris]]
