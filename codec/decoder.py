@@ -86,6 +86,9 @@ class Decoder:
             )
         if hello.expr_dims > self.model.n_expr:
             raise BitstreamError(f"Hello: {hello.expr_dims} expression dims exceed the prior's")
+        if hello != self.hello:  # a new stream: its references are not the old ones
+            self.refs.clear()
+            self.active_ref = None
         self.hello = hello
         self.motion = MotionCodec(self.model, hello)
 
