@@ -42,6 +42,8 @@ class DlibLandmarks:
         self.detector = dlib.get_frontal_face_detector()
         model_file = face_recognition_models.pose_predictor_model_location()
         self.predictor = dlib.shape_predictor(model_file)
+        embed_file = face_recognition_models.face_recognition_model_location()
+        self.embedder = dlib.face_recognition_model_v1(embed_file)
         self._dlib = dlib
 
     @classmethod
@@ -62,6 +64,15 @@ class DlibLandmarks:
             return None
         shape = self.predictor(rgb, box)
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+    def embedding(self, rgb: np.ndarray, box=None) -> np.ndarray | None:
+        """dlib's 128-d face embedding (the AED metric), or None without a face."""
+        box = box or self.box(rgb)
+        if box is None:
+            return None
+        shape = self.predictor(rgb, box)
+        return np.array(self.embedder.compute_face_descriptor(rgb, shape))
 
 
 def keypoint_distance(a: np.ndarray, b: np.ndarray, which=slice(None)) -> float:

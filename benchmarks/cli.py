@@ -1,0 +1,27 @@
+"""`facecodec bench`: the benchmarks behind one command."""
+
+from __future__ import annotations
+
+import sys
+
+SUBCOMMANDS = {
+    "rd": ("benchmarks.rd", "rate-distortion against classical low-delay codecs"),
+    "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
+    "bitstream": ("benchmarks.bitstream_rate", "motion bytes per frame per K and N"),
+    "fuzz": ("benchmarks.bitstream_fuzz", "mutation fuzzing of the packet decoder"),
+    "reference": ("benchmarks.reference_picture", "reference picture codecs"),
+    "reconstruction": ("benchmarks.reconstruction", "meshwarp same-identity reconstruction"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import importlib
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in SUBCOMMANDS:
+        lines = ["usage: facecodec bench NAME [ARGS...]", "", "benchmarks:"]
+        lines += [f"  {n:<15} {text}" for n, (_, text) in SUBCOMMANDS.items()]
+        print("\n".join(lines), file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
+    return int(module.main(argv[1:]) or 0)

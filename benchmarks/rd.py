@@ -1,0 +1,282 @@
+"""`facecodec bench rd`: bytes per frame against AKD, PSNR and friends, for every system.
+
+Each clip is cropped once to 256² by the codec's own crop tracker; facecodec and the
+classical codecs all see exactly those crops (facecodec's encoder re-tracks the same frames
+with the same deterministic tracker and is checked to produce the same crops). Same-identity
+reconstruction, reference = first frame. One shared metric module scores every system.
+Finished cells (system × setting × clip) are kept in `cells.jsonl` and not recomputed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+TRANSPORT_OVERHEAD = 93
+AED_STRIDE = 5  # the face embedding costs ~50 ms, so AED is scored on every 5th frame
+FIELDS = ["system", "setting", "clip", "frames", "payload_bytes_per_frame",
+          "wire_bytes_per_frame", "total_bytes_per_frame", "reference_bytes", "akd",
+          "akd_mouth", "aed", "psnr", "ssim", "detector_misses"]  # fmt: skip
+
+
+def settings(quick: bool, full: bool) -> list[tuple[str, str, dict]]:
+    """(system, setting name, parameters) for every cell of the sweep."""
+    if quick:
+        fc = [("keypoints", 16, 20), ("params", 0, 20)]
+        kbps = [8, 64]
+    elif full:
+        fc = [(m, k, n) for m in ("keypoints",) for k in (5, 10, 16, 20, 32, 68)
+              for n in (0, 5, 10, 20, 50)] + [("params", 0, n) for n in (0, 5, 10, 20, 50)]
+        kbps = [2, 4, 8, 16, 32, 64, 128, 256]
+    else:
+        fc = [("keypoints", 5, 0), ("keypoints", 16, 20), ("keypoints", 16, 50),
+              ("params", 0, 10), ("params", 0, 20)]
+        kbps = [4, 16, 64, 256]
+    out = []
+    for mode, k, n in fc:
+        name = f"{mode} K={k} N={n}" if mode == "keypoints" else f"params N={n}"
+        out.append(("facecodec-meshwarp", name, {"mode": mode, "keypoints": k or 16,
+                                                  "expr_dims": n}))
+    from benchmarks.classical import CODECS
+
+    for codec in CODECS:
+        out += [(codec, f"{r} kbps", {"kbps": r}) for r in kbps]
+    return out  # fmt: skip
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="facecodec bench rd", description=__doc__.split("\n")[0])
+    p.add_argument("--videos", type=Path, default=DEFAULT_VIDEOS,
+                   help="folder of face videos (default: %(default)s)")
+    p.add_argument("--frames", type=int, default=100, help="frames per clip (default: 100)")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/rd"),
+                   help="output folder (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="two settings per system")
+    p.add_argument("--full", action="store_true", help="the whole K × N × bitrate sweep")
+    p.add_argument("--limit", type=int, default=None, help="only the first N clips")
+    return p.parse_args(argv)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    from tqdm import tqdm
+
+    from benchmarks.metrics import DlibLandmarks
+    from codec.prior.build import list_clips
+
+    if not args.videos.is_dir():
+        print(f"facecodec bench rd: no such folder: {args.videos}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    judge = DlibLandmarks.available()
+    if judge is None:
+        print("facecodec bench rd: dlib not installed, AKD/AED left empty "
+              '(pip install -e ".[bench]")', file=sys.stderr)  # fmt: skip
+    cells_path = args.out / "cells.jsonl"
+    done = {(r["system"], r["setting"], r["clip"]) for r in _read_cells(cells_path)}
+    grid = settings(args.quick, args.full)
+    clips = list_clips(args.videos)[: args.limit]
+    with cells_path.open("a") as cells:
+        for clip in tqdm(clips, desc="clips", unit="clip"):
+            todo = [s for s in grid if (s[0], s[1], clip.name) not in done]
+            if not todo:
+                continue
+            source = SourceClip(clip.path, args.frames, judge)
+            for system, name, params in tqdm(todo, desc=clip.name, unit="cell", leave=False):
+                record = {"system": system, "setting": name, "clip": clip.name}
+                record |= source.run(system, params)
+                cells.write(json.dumps(record) + "\n")
+                cells.flush()
+    records = _read_cells(cells_path)
+    write_outputs(records, args.out)
+    return 0
+
+
+def _read_cells(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class SourceClip:
+    """One clip's frames and crops, and the scoring of any system's output against them."""
+
+    def __init__(self, path: Path, frames: int, judge):
+        from codec.prior.face_track import FaceTrack
+        from codec.video import read_frames, video_fps
+
+        self.path, self.fps, self.judge = path, video_fps(path), judge
+        self.frames = list(read_frames(path, max_frames=frames))
+        track = FaceTrack()
+        crops = [track(f) for f in self.frames]
+        track.close()
+        self.crops = np.stack([c.crop if c is not None else np.zeros((256, 256, 3), np.uint8)
+                               for c in crops])  # fmt: skip
+        self._truth = [self._landmarks(c) for c in self.crops]
+        self._embeddings = [
+            self.judge.embedding(c, box) if box is not None and i % AED_STRIDE == 0 else None
+            for i, (c, (_, box)) in enumerate(zip(self.crops, self._truth, strict=True))
+        ] if judge is not None else []  # fmt: skip
+
+    def _landmarks(self, image):
+        if self.judge is None:
+            return None, None
+        box = self.judge.box(image)
+        if box is None:
+            return None, None
+        return self.judge(image, box), box
+
+    def run(self, system: str, params: dict) -> dict:
+        if system.startswith("facecodec"):
+            images, payload, reference = self._facecodec(params)
+            wire = payload + TRANSPORT_OVERHEAD
+        else:
+            from benchmarks.classical import encode_decode, rtp_wire_bytes
+
+            coded = encode_decode(self.crops, system, params["kbps"], self.fps)
+            images = coded.frames
+            n = len(self.crops)
+            reference = coded.key_bytes
+            payload = (sum(coded.packet_bytes) - coded.key_bytes) / max(n - 1, 1)
+            wire = (rtp_wire_bytes(coded.packet_bytes[1:])) / max(n - 1, 1)
+        n = len(self.crops)
+        scores = self.score(images)
+        return {"frames": n, "payload_bytes_per_frame": payload, "wire_bytes_per_frame": wire,
+                "total_bytes_per_frame": payload + reference / n, "reference_bytes": reference,
+                **scores}  # fmt: skip
+
+    def _facecodec(self, params: dict):
+        from codec.config import EncoderConfig
+        from codec.decoder import Decoder
+        from codec.encoder import Encoder
+        from codec.prior.flame_io import load_prior
+        from codec.render.meshwarp import MeshWarpRenderer
+
+        model = load_prior(None)
+        config = EncoderConfig(**params, refresh_yaw_deg=1e9, refresh_pitch_deg=1e9,
+                               refresh_scale=1e9, refresh_eyes=0.0)  # fmt: skip
+        enc, dec = Encoder(model, config, self.fps), Decoder(model, MeshWarpRenderer(model))
+        images, motion, reference, held = [], [], 0, None
+        for frame, crop in zip(self.frames, self.crops, strict=True):
+            result = enc.encode(frame)
+            if not np.array_equal(result.crop, crop):
+                raise RuntimeError("the encoder's crop differs from the benchmark's crop")
+            out = None
+            for data in result.packets:
+                out = dec.push(data) or out
+            held = out.image if out is not None else (held if held is not None else dec.hold())
+            images.append(held)
+            motion += [result.motion_bytes] if result.motion_bytes else []
+            reference += result.reference_bytes
+        enc.finish()
+        return np.stack(images), float(np.mean(motion)) if motion else 0.0, reference
+
+    def score(self, images: np.ndarray) -> dict:
+        from benchmarks.metrics import MOUTH, keypoint_distance, psnr, ssim
+
+        pairs = list(zip(self.crops, images, strict=True))
+        out = {"psnr": float(np.mean([psnr(a, b) for a, b in pairs])),
+               "ssim": float(np.mean([ssim(a, b) for a, b in pairs]))}  # fmt: skip
+        if self.judge is None:
+            return out | {"akd": None, "akd_mouth": None, "aed": None, "detector_misses": None}
+        akd, akd_m, aed, misses = [], [], [], 0
+        for i, ((truth, _), image) in enumerate(zip(self._truth, images, strict=True)):
+            if truth is None:
+                misses += 1
+                continue
+            got_box = self.judge.box(image)
+            if got_box is None:
+                misses += 1
+                continue
+            pred = self.judge(image, got_box)
+            akd.append(keypoint_distance(truth, pred))
+            akd_m.append(keypoint_distance(truth, pred, MOUTH))
+            if self._embeddings[i] is not None:
+                b = self.judge.embedding(image, got_box)
+                aed.append(float(np.linalg.norm(self._embeddings[i] - b)))
+        mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
+        return out | {"akd": mean(akd), "akd_mouth": mean(akd_m), "aed": mean(aed),
+                      "detector_misses": misses}  # fmt: skip
+
+
+def write_outputs(records: list[dict], out: Path) -> None:
+    """results.json, results.csv, summary.md and (with matplotlib) the RD plots."""
+    (out / "results.json").write_text(json.dumps(records, indent=1) + "\n")
+    with (out / "results.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(records)
+    summary = summarize(records)
+    (out / "summary.md").write_text(summary + "\n")
+    print(summary)
+    try:
+        plot(records, out)
+    except ImportError:
+        print("facecodec bench rd: matplotlib not installed, no plots", file=sys.stderr)
+
+
+def _mean(rows: list[dict], key: str):
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def summarize(records: list[dict]) -> str:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["system"], r["setting"]), []).append(r)
+    lines = ["| system | setting | clips | payload B/frame | wire B/frame | total B/frame | "
+             "AKD px | AKD-M px | AED | PSNR dB | SSIM | detector misses |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+
+    def f(v, fmt="{:.2f}"):
+        return "-" if v is None else fmt.format(v)
+
+    for (system, setting), rows in groups.items():
+        misses = sum(r["detector_misses"] or 0 for r in rows)
+        lines.append(
+            f"| {system} | {setting} | {len(rows)} | {f(_mean(rows, 'payload_bytes_per_frame'), '{:.1f}')} | "  # noqa: E501
+            f"{f(_mean(rows, 'wire_bytes_per_frame'), '{:.1f}')} | "
+            f"{f(_mean(rows, 'total_bytes_per_frame'), '{:.1f}')} | {f(_mean(rows, 'akd'))} | "
+            f"{f(_mean(rows, 'akd_mouth'))} | {f(_mean(rows, 'aed'), '{:.3f}')} | "
+            f"{f(_mean(rows, 'psnr'))} | {f(_mean(rows, 'ssim'), '{:.3f}')} | {misses} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(records: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[str, dict[str, list[dict]]] = {}
+    for r in records:
+        groups.setdefault(r["system"], {}).setdefault(r["setting"], []).append(r)
+    for metric, label in (("akd", "AKD (px)"), ("akd_mouth", "AKD-M (px)"),
+                          ("psnr", "PSNR (dB)"), ("aed", "AED")):  # fmt: skip
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for system, by_setting in groups.items():
+            pts = sorted((_mean(rows, "total_bytes_per_frame"), _mean(rows, metric))
+                         for rows in by_setting.values())  # fmt: skip
+            pts = [(x, y) for x, y in pts if x is not None and y is not None]
+            if pts:
+                xs, ys = zip(*pts, strict=True)
+                ax.plot(xs, ys, marker="o", label=system)
+        ax.set_xscale("log")
+        ax.set_xlabel("bytes / frame (payload + reference, amortized)")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / f"rd_{metric}.png", dpi=110)
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Benchmarks: the metric module on known cases, and `bench rd` end to end on a tiny run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.metrics import DlibLandmarks, keypoint_distance, psnr, ssim
+
+
+def test_image_metrics_on_known_cases():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    assert psnr(a, a) == float("inf") and ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a.astype(int) + rng.normal(0, 10, a.shape), 0, 255).astype(np.uint8)
+    assert 27.5 < psnr(a, noisy) < 29  # σ = 10: 20 log10(255 / 10) = 28.1 dB
+    assert ssim(a, noisy) < 0.999
+
+
+def test_keypoint_distance_of_a_known_shift():
+    pts = np.random.default_rng(1).uniform(0, 256, (68, 2))
+    assert keypoint_distance(pts, pts) == 0
+    assert keypoint_distance(pts, pts + np.array([3.0, 0.0])) == pytest.approx(3.0)
+
+
+def test_akd_with_dlib_on_real_faces(dev_dir):
+    judge = DlibLandmarks.available()
+    if judge is None:
+        pytest.skip("dlib / face_recognition_models not installed (the bench extra)")
+    from codec.prior.face_track import FaceTrack
+    from codec.video import read_frames
+
+    crop = FaceTrack()(next(read_frames(dev_dir / "dagan_driving.mp4"))).crop
+    truth = judge(crop)
+    assert keypoint_distance(truth, judge(crop)) == 0
+    shifted = np.zeros_like(crop)
+    shifted[:, 3:] = crop[:, :-3]
+    assert keypoint_distance(truth, judge(shifted)) == pytest.approx(3.0, abs=0.7)
+
+
+def test_bench_rd_quick_run(tmp_path):
+    from benchmarks.rd import FIELDS, main
+    from codec.prior.flame_io import load_prior
+    from codec.synthetic import SyntheticConfig, make_clip, save_clip
+
+    videos, out = tmp_path / "videos", tmp_path / "rd"
+    videos.mkdir()
+    clip = make_clip(load_prior(None), SyntheticConfig(seconds=0.6))
+    save_clip(clip, videos / "synthetic.mp4", 25.0)
+    assert main(["--videos", str(videos), "--frames", "15", "--out", str(out), "--quick"]) == 0
+    records = json.loads((out / "results.json").read_text())
+    assert {r["system"] for r in records} >= {"facecodec-meshwarp", "x264", "vp9", "av1"}
+    for r in records:
+        assert set(FIELDS) <= set(r) and r["frames"] == 15
+    for system in ("x264", "x265", "vp8", "vp9", "av1"):
+        rows = sorted((r for r in records if r["system"] == system),
+                      key=lambda r: r["total_bytes_per_frame"])  # fmt: skip
+        assert rows[-1]["psnr"] >= rows[0]["psnr"] - 0.5  # more bytes never look worse
+    before = (out / "cells.jsonl").read_text()
+    assert main(["--videos", str(videos), "--frames", "15", "--out", str(out), "--quick"]) == 0
+    assert (out / "cells.jsonl").read_text() == before  # finished cells are not recomputed
