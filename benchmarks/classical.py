@@ -38,7 +38,7 @@ CODECS = {
                      {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
                       "row-mt": "1"}),
     "av1": Classical("av1", "libsvtav1", "libdav1d",
-                     {"preset": "10", "svtav1-params": "pred-struct=1:rc=2"}),
+                     {"preset": "10", "svtav1-params": "pred-struct=1:rc=2:lp=1"}),
 }  # fmt: skip
 
 
@@ -49,8 +49,15 @@ class Coded:
     key_bytes: int  # the first (key) frame
 
 
-def encode_decode(frames: np.ndarray, codec: str, kbps: float, fps: float = 25.0) -> Coded:
-    """Code `frames` (F, H, W, 3) at a target bitrate; returns the decoded frames and sizes."""
+def encode_decode(
+    frames: np.ndarray, codec: str, kbps: float, fps: float = 25.0, lost: frozenset = frozenset()
+) -> Coded:
+    """Code `frames` (F, H, W, 3) at a target bitrate; returns the decoded frames and sizes.
+
+    Packets whose index is in `lost` never reach the decoder, as on a lossy network with
+    no retransmission and no key-frame request: later frames predict from what is missing,
+    and a frame the decoder cannot produce repeats the last one it did.
+    """
     import av
 
     spec = CODECS[codec]
@@ -63,7 +70,9 @@ def encode_decode(frames: np.ndarray, codec: str, kbps: float, fps: float = 25.0
     enc.gop_size = 10_000
     enc.max_b_frames = 0
     enc.options = dict(spec.options)
+    enc.thread_count = 1  # one thread each: the benchmark must not oversubscribe 2 cores
     dec = av.CodecContext.create(spec.decoder, "r")
+    dec.thread_count = 1
     packets = []
     with quiet_stderr():
         for i, rgb in enumerate(frames):
@@ -72,15 +81,27 @@ def encode_decode(frames: np.ndarray, codec: str, kbps: float, fps: float = 25.0
             frame.pts = i
             packets += list(enc.encode(frame))
         packets += list(enc.encode(None))
-        decoded = []
-        for p in packets:
-            decoded += [f.to_ndarray(format="rgb24") for f in dec.decode(p)]
-        decoded += [f.to_ndarray(format="rgb24") for f in dec.decode(None)]
-    sizes = [p.size for p in packets]
-    out = np.stack(decoded[: len(frames)]) if decoded else np.zeros_like(frames)
-    while len(out) < len(frames):  # a decoder that dropped the tail repeats its last frame
-        out = np.concatenate([out, out[-1:]])
-    return Coded(out, sizes, sizes[0] if sizes else 0)
+        sizes = [p.size for p in packets]
+        out, last = [], np.zeros_like(frames[0])
+        for i, p in enumerate(packets):
+            got = [] if i in lost else _decode(dec, p)
+            last = got[-1] if got else last
+            out.append(last)
+        for f in _decode(dec, None):
+            out.append(f)
+    out = out[: len(frames)]
+    while len(out) < len(frames):
+        out.append(out[-1] if out else np.zeros_like(frames[0]))
+    return Coded(np.stack(out), sizes, sizes[0] if sizes else 0)
+
+
+def _decode(dec, packet) -> list[np.ndarray]:
+    import av
+
+    try:
+        return [f.to_ndarray(format="rgb24") for f in dec.decode(packet)]
+    except (av.error.FFmpegError, ValueError):
+        return []  # a decoder that gives up on a damaged stream shows nothing new
 
 
 def rtp_wire_bytes(packet_bytes: list[int]) -> int:
