@@ -54,7 +54,7 @@ def parse(argv):
     p = argparse.ArgumentParser(prog="facecodec bench rd", description=__doc__.split("\n")[0])
     p.add_argument("--videos", type=Path, default=DEFAULT_VIDEOS,
                    help="folder of face videos (default: %(default)s)")
-    p.add_argument("--frames", type=int, default=100, help="frames per clip (default: 100)")
+    p.add_argument("--frames", type=int, default=50, help="frames per clip (default: 50)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/rd"),
                    help="output folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="two settings per system")
@@ -151,7 +151,9 @@ class SourceClip:
                 "total_bytes_per_frame": payload + reference / n, "reference_bytes": reference,
                 **scores}  # fmt: skip
 
-    def _facecodec(self, params: dict):
+    def _facecodec(self, params: dict, loss: float = 0.0, seed: int = 0):
+        """Encode, then decode what arrives: with `loss`, each Motion packet is lost at that
+        rate (Hello and Reference travel on the reliable channel and always arrive)."""
         from codec.config import EncoderConfig
         from codec.decoder import Decoder
         from codec.encoder import Encoder
@@ -162,6 +164,9 @@ class SourceClip:
         config = EncoderConfig(**params, refresh_yaw_deg=1e9, refresh_pitch_deg=1e9,
                                refresh_scale=1e9, refresh_eyes=0.0)  # fmt: skip
         enc, dec = Encoder(model, config, self.fps), Decoder(model, MeshWarpRenderer(model))
+        from bitstream import PacketType, packet_type
+
+        rng = np.random.default_rng(seed)
         images, motion, reference, held = [], [], 0, None
         for frame, crop in zip(self.frames, self.crops, strict=True):
             result = enc.encode(frame)
@@ -169,6 +174,8 @@ class SourceClip:
                 raise RuntimeError("the encoder's crop differs from the benchmark's crop")
             out = None
             for data in result.packets:
+                if loss and packet_type(data) == PacketType.MOTION and rng.random() < loss:
+                    continue
                 out = dec.push(data) or out
             held = out.image if out is not None else (held if held is not None else dec.hold())
             images.append(held)
