@@ -7,6 +7,7 @@ import sys
 SUBCOMMANDS = {
     "rd": ("benchmarks.rd", "rate-distortion against classical low-delay codecs"),
     "loss": ("benchmarks.loss", "AKD and PSNR against packet loss"),
+    "speed": ("benchmarks.speed", "sender and receiver milliseconds per frame"),
     "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
     "bitstream": ("benchmarks.bitstream_rate", "motion bytes per frame per K and N"),
     "fuzz": ("benchmarks.bitstream_fuzz", "mutation fuzzing of the packet decoder"),
