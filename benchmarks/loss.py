@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         n = len(src.crops)
         for rate in args.rates:
             loss = rate / 100
-            images, *_ = src._facecodec({}, loss, args.seed)
+            images, *_ = src.facecodec({}, loss, args.seed)
             rows.append({"clip": clip.name, "system": "facecodec", "loss_percent": rate}
                         | src.score(images))  # fmt: skip
             lost = np.random.default_rng(args.seed).random(n) < loss

@@ -134,7 +134,7 @@ class SourceClip:
 
     def run(self, system: str, params: dict) -> dict:
         if system.startswith("facecodec"):
-            images, payload, reference = self._facecodec(params)
+            images, payload, reference = self.facecodec(params)
             wire = payload + TRANSPORT_OVERHEAD
         else:
             from benchmarks.classical import encode_decode, rtp_wire_bytes
@@ -151,7 +151,7 @@ class SourceClip:
                 "total_bytes_per_frame": payload + reference / n, "reference_bytes": reference,
                 **scores}  # fmt: skip
 
-    def _facecodec(self, params: dict, loss: float = 0.0, seed: int = 0):
+    def facecodec(self, params: dict, loss: float = 0.0, seed: int = 0):
         """Encode, then decode what arrives: with `loss`, each Motion packet is lost at that
         rate (Hello and Reference travel on the reliable channel and always arrive)."""
         from codec.config import EncoderConfig
