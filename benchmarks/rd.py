@@ -268,6 +268,7 @@ def plot(records: list[dict], out: Path) -> None:
     for metric, label in (("akd", "AKD (px)"), ("akd_mouth", "AKD-M (px)"),
                           ("psnr", "PSNR (dB)"), ("aed", "AED")):  # fmt: skip
         fig, ax = plt.subplots(figsize=(6, 4))
+        drawn = False
         for system, by_setting in groups.items():
             pts = sorted((_mean(rows, "total_bytes_per_frame"), _mean(rows, metric))
                          for rows in by_setting.values())  # fmt: skip
@@ -275,6 +276,10 @@ def plot(records: list[dict], out: Path) -> None:
             if pts:
                 xs, ys = zip(*pts, strict=True)
                 ax.plot(xs, ys, marker="o", label=system)
+                drawn = True
+        if not drawn:  # e.g. AKD without dlib: no plot rather than an empty one
+            plt.close(fig)
+            continue
         ax.set_xscale("log")
         ax.set_xlabel("bytes / frame (payload + reference, amortized)")
         ax.set_ylabel(label)
