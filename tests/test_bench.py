@@ -47,19 +47,22 @@ def test_bench_rd_quick_run(tmp_path):
 
     videos, out = tmp_path / "videos", tmp_path / "rd"
     videos.mkdir()
-    clip = make_clip(load_prior(None), SyntheticConfig(seconds=0.6))
-    save_clip(clip, videos / "synthetic.mp4", 25.0)
+    for seed in (0, 1):
+        clip = make_clip(load_prior(None), SyntheticConfig(seconds=0.6, seed=seed))
+        save_clip(clip, videos / f"synthetic{seed}.mp4", 25.0)
     assert main(["--videos", str(videos), "--frames", "15", "--out", str(out), "--quick"]) == 0
     records = json.loads((out / "results.json").read_text())
     assert {r["system"] for r in records} >= {"facecodec-meshwarp", "x264", "vp9", "av1"}
+    assert sum(r["system"].endswith("reenact") for r in records) == 2  # each drives the other
     for r in records:
         if r["system"].endswith("reenact"):
             continue
         assert set(FIELDS) <= set(r) and r["frames"] == 15
     for system in ("x264", "x265", "vp8", "vp9", "av1"):
-        rows = sorted((r for r in records if r["system"] == system),
-                      key=lambda r: r["total_bytes_per_frame"])  # fmt: skip
-        assert rows[-1]["psnr"] >= rows[0]["psnr"] - 0.5  # more bytes never look worse
+        for clip in ("synthetic0", "synthetic1"):
+            rows = sorted((r for r in records if r["system"] == system and r["clip"] == clip),
+                          key=lambda r: r["total_bytes_per_frame"])  # fmt: skip
+            assert rows[-1]["psnr"] >= rows[0]["psnr"] - 0.5  # more bytes never look worse
     before = (out / "cells.jsonl").read_text()
     assert main(["--videos", str(videos), "--frames", "15", "--out", str(out), "--quick"]) == 0
     assert (out / "cells.jsonl").read_text() == before  # finished cells are not recomputed
