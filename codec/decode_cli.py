@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from codec.cli_common import add_prior_and_json, report
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -32,10 +33,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "yaw within ±35°, pitch and roll ±25°")
     p.add_argument("--pose", action="append", default=[], metavar="ANGLE=DEG",
                    help="hold an angle fixed instead (e.g. --pose yaw=0 for a frontal view)")
-    p.add_argument("--flame", default=None,
-                   help="FLAME model file (else $FACECODEC_FLAME, else the built-in prior)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    return p.parse_args(argv)  # fmt: skip
+    add_prior_and_json(p)
+    return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,11 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"facecodec decode: {exc}; kept {state.written} frames", file=sys.stderr)
         return 1
     summary = state.summary()
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        for k, v in summary.items():
-            print(f"{k:>20}: {v}")
+    report(summary, args.json)
     return 0
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from codec.cli_common import add_prior_and_json, report
 from codec.prior.keypoints import PRESETS
 
 TRANSPORT_OVERHEAD = 93  # bytes per message: IPv4 + UDP + DTLS + SCTP headers
@@ -36,10 +36,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--picture-quality", type=int, default=50,
                    help="reference picture quality 0..100 (default: %(default)s)")
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
-    p.add_argument("--flame", default=None,
-                   help="FLAME model file (else $FACECODEC_FLAME, else the built-in prior)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    return p.parse_args(argv)  # fmt: skip
+    add_prior_and_json(p)
+    return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,11 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         args.output.unlink(missing_ok=True)
         print(f"facecodec encode: no face found in {args.video}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        for k, v in summary.items():
-            print(f"{k:>28}: {v}")
+    report(summary, args.json)
     return 0
 
 

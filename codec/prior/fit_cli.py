@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from codec.cli_common import add_prior_and_json, report
 from codec.prior.crop import CropConfig
 from codec.prior.evaluate import reprojection_error
 from codec.prior.fitting import FaceFitter, FitConfig
@@ -29,15 +29,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--expr-dims", type=int, default=50, help="expression dims N (default: 50)")
     p.add_argument("--crop-size", type=int, default=256, help="face crop side (default: 256)")
     p.add_argument(
-        "--flame", default=None, help="FLAME model file (else $FACECODEC_FLAME, else built-in)"
-    )
-    p.add_argument(
         "--overlay",
         type=Path,
         default=None,
         help="write the crop with fitted landmarks to this video",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_prior_and_json(p)
     return p.parse_args(argv)  # fmt: skip
 
 
@@ -51,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if summary["fitted_frames"] == 0:
         print(f"facecodec fit: no face found in {args.video}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        for k, v in summary.items():
-            print(f"{k:>24}: {v}")
+    report(summary, args.json)
     return 0
 
 
