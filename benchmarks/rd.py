@@ -162,15 +162,14 @@ class SourceClip:
     def facecodec(self, params: dict, loss: float = 0.0, seed: int = 0):
         """Encode, then decode what arrives: with `loss`, each Motion packet is lost at that
         rate (Hello and Reference travel on the reliable channel and always arrive)."""
-        from codec.config import EncoderConfig
+        from codec.config import EncoderConfig, without_refresh
         from codec.decoder import Decoder
         from codec.encoder import Encoder
         from codec.prior.flame_io import load_prior
         from codec.render.meshwarp import MeshWarpRenderer
 
         model = load_prior(None)
-        config = EncoderConfig(**params, refresh_yaw_deg=1e9, refresh_pitch_deg=1e9,
-                               refresh_scale=1e9, refresh_eyes=0.0)  # fmt: skip
+        config = without_refresh(EncoderConfig(**params))
         enc, dec = Encoder(model, config, self.fps), Decoder(model, MeshWarpRenderer(model))
         from bitstream import PacketType, packet_type
 
@@ -201,15 +200,14 @@ class SourceClip:
         landmarks moved by the driver's landmark motion (relative motion transfer).
         """
         from bitstream import PacketType, packet_type
-        from codec.config import EncoderConfig
+        from codec.config import EncoderConfig, without_refresh
         from codec.decoder import Decoder
         from codec.encoder import Encoder
         from codec.prior.flame_io import load_prior
         from codec.render.meshwarp import MeshWarpRenderer
 
         model = load_prior(None)
-        config = EncoderConfig(refresh_yaw_deg=1e9, refresh_pitch_deg=1e9, refresh_scale=1e9,
-                               refresh_eyes=0.0)  # fmt: skip
+        config = without_refresh(EncoderConfig())
         first = Encoder(model, config, self.fps).encode(identity.frames[0])
         swap = [p for p in first.packets if packet_type(p) == PacketType.REFERENCE]
         enc, dec = Encoder(model, config, self.fps), Decoder(model, MeshWarpRenderer(model))

@@ -39,14 +39,13 @@ def parse(argv):
 
 def reconstruct(model, path: Path, frames: int, dlib_lm) -> dict:
     from benchmarks.metrics import MOUTH, keypoint_distance, psnr, ssim
-    from codec.config import EncoderConfig
+    from codec.config import EncoderConfig, without_refresh
     from codec.decoder import Decoder
     from codec.encoder import Encoder
     from codec.render.meshwarp import MeshWarpRenderer
     from codec.video import read_frames, video_fps
 
-    first_frame_only = EncoderConfig(refresh_yaw_deg=1e9, refresh_pitch_deg=1e9,
-                                     refresh_scale=1e9, refresh_eyes=0.0)  # fmt: skip
+    first_frame_only = without_refresh(EncoderConfig())
     enc = Encoder(model, first_frame_only, fps=video_fps(path))
     renderer = _Timed(MeshWarpRenderer(model))
     dec = Decoder(model, renderer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bitstream import Steps
 from codec.prior.crop import CropConfig
@@ -48,3 +48,10 @@ class EncoderConfig:
             raise ValueError(f"precision must be 0.05..20, got {self.precision}")
         if not 0 <= self.picture_quality <= 100:
             raise ValueError(f"picture quality must be 0..100, got {self.picture_quality}")
+
+
+def without_refresh(config: EncoderConfig) -> EncoderConfig:
+    """The same settings with the first reference kept for the whole stream (benchmarks)."""
+    inf = float("inf")
+    return replace(config, refresh_yaw_deg=inf, refresh_pitch_deg=inf, refresh_scale=inf,
+                   refresh_eyes=0.0)  # fmt: skip

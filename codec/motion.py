@@ -9,6 +9,8 @@ cost a bit or two each, and with a short ψ they carry what the truncated code m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from bitstream import BitstreamError, Hello, Motion, MotionMode, RefParams, dequantize, quantize
@@ -81,11 +83,11 @@ class MotionCodec:
         )
         if not self.keypoints:
             return motion, self.decode(motion, ref, seq)
-        state = self.decode(motion, ref, seq)
+        state = self.decode(motion, ref, seq)  # keypoints predicted from the decoded params
         true_kp = driving_keypoints(self.model, ref, frame, self.keypoints)
         residual = quantize(true_kp - state.keypoints, s.keypoint).reshape(-1)
-        motion = _with_keypoints(motion, tuple(residual.tolist()))
-        return motion, self.decode(motion, ref, seq)
+        motion = replace(motion, keypoints=tuple(residual.tolist()))
+        return motion, replace(state, keypoints=self._add_residual(state.keypoints, motion))
 
     # -- receiver -------------------------------------------------------------------------
     def decode(self, m: Motion, ref: FaceParams, seq: int, time_ms: float = 0.0) -> DrivingState:
@@ -114,11 +116,16 @@ class MotionCodec:
         keypoints = None
         if self.keypoints:
             keypoints = driving_keypoints(self.model, ref, params, self.keypoints)
-            if m.keypoints:
-                residual = dequantize(m.keypoints, s.keypoint).reshape(-1, 3)
-                _check(np.abs(residual).max() <= _MAX_KEYPOINT_RESIDUAL, "keypoints")
-                keypoints = keypoints + residual
+            keypoints = self._add_residual(keypoints, m)
         return DrivingState(seq, time_ms, m.ref_id, params, keypoints)
+
+    def _add_residual(self, predicted: np.ndarray, m: Motion) -> np.ndarray:
+        """Predicted keypoints plus the packet's residuals: the same sum on both ends."""
+        if not m.keypoints:
+            return predicted
+        residual = dequantize(m.keypoints, self.steps.keypoint).reshape(-1, 3)
+        _check(np.abs(residual).max() <= _MAX_KEYPOINT_RESIDUAL, "keypoints")
+        return predicted + residual
 
 
 def _padded(psi: np.ndarray, n: int) -> np.ndarray:
@@ -126,12 +133,6 @@ def _padded(psi: np.ndarray, n: int) -> np.ndarray:
     k = min(n, len(psi))
     out[:k] = psi[:k]
     return out
-
-
-def _with_keypoints(m: Motion, keypoints: tuple[int, ...]) -> Motion:
-    from dataclasses import replace
-
-    return replace(m, keypoints=keypoints)
 
 
 def _check(ok: bool, what: str) -> None:
