@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from codec.wire import TRANSPORT_OVERHEAD
+
 DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
-TRANSPORT_OVERHEAD = 93
+
 REENACT = "facecodec-meshwarp-reenact"
 AED_STRIDE = 5  # the face embedding costs ~50 ms, so AED is scored on every 5th frame
 FIELDS = ["system", "setting", "clip", "frames", "payload_bytes_per_frame",

@@ -4,11 +4,13 @@ Imports numpy, msgpack and zstandard only: a receiver in any language can be wri
 `packets.py` and `container.py` alone.
 """
 
+from bitstream.bundle import pack_bundle, unpack_bundle
 from bitstream.container import FcsWriter, read_packets
 from bitstream.errors import BitstreamError
 from bitstream.packets import (
     VERSION,
     Bye,
+    Clock,
     Hello,
     Motion,
     MotionMode,
@@ -23,8 +25,8 @@ from bitstream.packets import (
 from bitstream.quantize import Steps, dequantize, expression_steps, quantize
 
 __all__ = [
-    "VERSION", "BitstreamError", "Bye", "FcsWriter", "Hello", "Motion", "MotionMode",
+    "VERSION", "BitstreamError", "Bye", "Clock", "FcsWriter", "Hello", "Motion", "MotionMode",
     "Packet", "PacketType", "RefParams", "Reference", "Steps", "decode_packet",
-    "dequantize", "encode_packet", "expression_steps", "packet_type", "quantize",
-    "read_packets",
+    "dequantize", "encode_packet", "expression_steps", "pack_bundle", "packet_type", "quantize",
+    "read_packets", "unpack_bundle",
 ]  # fmt: skip

@@ -36,6 +36,8 @@ class PacketType(enum.IntEnum):
     REFERENCE = 2
     MOTION = 3
     BYE = 4
+    BUNDLE = 5  # several packets in one transport message (bitstream/bundle.py)
+    CLOCK = 6
 
 
 class MotionMode(enum.IntEnum):
@@ -108,7 +110,18 @@ class Bye:
     frames: int = 0  # frames the sender produced, so a file decoder can pad a lost tail
 
 
-Packet = Hello | Reference | Motion | Bye
+@dataclass(frozen=True)
+class Clock:
+    """Wall-clock time (ms since the Unix epoch) of stream time 0, sent by live senders.
+
+    With it a receiver whose clock agrees with the sender's (same host, or NTP) measures
+    glass-to-glass latency; the stream decodes the same without it.
+    """
+
+    epoch_ms: float
+
+
+Packet = Hello | Reference | Motion | Bye | Clock
 
 
 # -- encoding ---------------------------------------------------------------------------------
@@ -138,6 +151,8 @@ def _fields(packet: Packet) -> tuple[PacketType, list]:
         return PacketType.REFERENCE, [packet.ref_id, packet.codec, packet.picture, params]
     if isinstance(packet, Bye):
         return PacketType.BYE, [packet.reason[:MAX_TEXT], packet.frames]
+    if isinstance(packet, Clock):
+        return PacketType.CLOCK, [float(packet.epoch_ms)]
     raise TypeError(f"not a packet: {type(packet).__name__}")
 
 
@@ -196,6 +211,8 @@ def decode_packet(data: bytes, hello: Hello | None = None) -> Packet:
     """Parse one packet; anything invalid raises `BitstreamError`. Motion needs `hello`."""
     kind = packet_type(data)
     compressed = bool(data[0] & 8)
+    if kind == PacketType.BUNDLE:
+        raise BitstreamError("Bundle: unpack it with bitstream.unpack_bundle first")
     if kind == PacketType.MOTION:
         if compressed:
             raise BitstreamError("Motion packet: compressed flag is not allowed")
@@ -208,6 +225,8 @@ def decode_packet(data: bytes, hello: Hello | None = None) -> Packet:
         return _hello_from(fields)
     if kind == PacketType.REFERENCE:
         return _reference_from(fields)
+    if kind == PacketType.CLOCK:
+        return _clock_from(fields)
     return _bye_from(fields)
 
 
@@ -327,3 +346,8 @@ def _reference_from(values) -> Reference:
 def _bye_from(values) -> Bye:
     f = _Fields(values, "Bye", ("reason", "frames"))
     return Bye(f.text("reason"), f.int("frames", 0, 2**40))
+
+
+def _clock_from(values) -> Clock:
+    f = _Fields(values, "Clock", ("epoch_ms",))
+    return Clock(f.float("epoch_ms", 0.0, 1e14))

@@ -22,3 +22,43 @@ def report(summary: dict, as_json: bool) -> None:
     width = max(map(len, summary), default=0)
     for k, v in summary.items():
         print(f"{k:>{width}}: {v}")
+
+
+def add_encoder_options(p: argparse.ArgumentParser) -> None:
+    """The encoder's flags, shared by `encode` (to a file) and `send` (live)."""
+    from codec.prior.keypoints import PRESETS
+
+    p.add_argument("--mode", choices=("keypoints", "params"), default="keypoints",
+                   help="keypoints: K×3 keypoints + ψ + jaw (the paper); params: pose + ψ + "
+                   "jaw only, fewer bytes (default: %(default)s)")
+    p.add_argument("--keypoints", type=int, choices=PRESETS, default=16,
+                   help="keypoints per frame in keypoints mode (default: %(default)s)")
+    p.add_argument("--expr-dims", type=int, default=20,
+                   help="expression dims N sent per frame (default: %(default)s)")
+    p.add_argument("--precision", type=float, default=1.0,
+                   help="quantizer step multiplier, < 1 is finer (default: %(default)s)")
+    p.add_argument("--picture-codec", choices=("av1", "webp", "jpeg"), default="av1",
+                   help="reference picture codec (default: %(default)s)")
+    p.add_argument("--picture-quality", type=int, default=50,
+                   help="reference picture quality 0..100 (default: %(default)s)")
+
+
+def encoder_config(args: argparse.Namespace):
+    from codec.config import EncoderConfig
+
+    return EncoderConfig(
+        mode=args.mode, keypoints=args.keypoints, expr_dims=args.expr_dims,
+        precision=args.precision, picture_codec=args.picture_codec,
+        picture_quality=args.picture_quality,
+    )  # fmt: skip
+
+
+def add_live_options(p: argparse.ArgumentParser) -> None:
+    """Where a live peer finds its room: the signaling server, the room and its token."""
+    p.add_argument("--signal", default="http://127.0.0.1:8765", metavar="URL",
+                   help="signaling server (default: %(default)s)")
+    p.add_argument("--room", default=None, help="room id (from POST /rooms)")
+    p.add_argument("--token", default=None, help="this peer's token for the room")
+    p.add_argument("--ice-server", action="append", default=[], metavar="URL",
+                   help="STUN/TURN server, repeatable: stun:HOST:PORT or "
+                   "turn:USER:PASS@HOST:PORT (default: none, fine on one host or LAN)")

@@ -15,6 +15,7 @@ import numpy as np
 from bitstream import (
     BitstreamError,
     Bye,
+    Clock,
     Hello,
     Motion,
     Reference,
@@ -47,17 +48,23 @@ class Decoder:
         self.active_ref: int | None = None
         self.last: DecodedFrame | None = None
         self.bye: Bye | None = None
+        self.clock_ms: float | None = None  # sender's wall clock at stream time 0 (live only)
         self._seq = -1
 
     def push(self, data: bytes) -> DecodedFrame | None:
         """Decode one packet; returns a frame for a Motion packet, else None."""
-        packet = decode_packet(data, self.hello)
+        return self.push_packet(decode_packet(data, self.hello))
+
+    def push_packet(self, packet) -> DecodedFrame | None:
+        """The same for a packet already parsed (a live receiver peeks at seq first)."""
         if isinstance(packet, Hello):
             self._hello(packet)
         elif isinstance(packet, Reference):
             self._reference(packet)
         elif isinstance(packet, Motion):
             return self._motion(packet)
+        elif isinstance(packet, Clock):
+            self.clock_ms = packet.epoch_ms
         else:
             self.bye = packet
         return None
@@ -68,6 +75,13 @@ class Decoder:
             return self.last.image
         size = self.hello.crop_size if self.hello else 256
         return np.full((size, size, 3), 128, np.uint8)
+
+    def is_stale(self, packet) -> bool:
+        """A Motion for a frame at or before the last rendered one (it arrived late)."""
+        return (
+            isinstance(packet, Motion) and self.last is not None
+            and self.unwrap(packet.seq) <= self.last.seq
+        )  # fmt: skip
 
     def unwrap(self, seq: int) -> int:
         """Full frame number from the wrapped one on the wire, nearest to the last seen."""

@@ -8,10 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.cli_common import add_prior_and_json, report
-from codec.prior.keypoints import PRESETS
-
-TRANSPORT_OVERHEAD = 93  # bytes per message: IPv4 + UDP + DTLS + SCTP headers
+from codec.cli_common import add_encoder_options, add_prior_and_json, encoder_config, report
+from codec.wire import TRANSPORT_OVERHEAD
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -22,19 +20,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("video", type=Path, help="input video file")
     p.add_argument("output", type=Path, help="output .fcs file")
-    p.add_argument("--mode", choices=("keypoints", "params"), default="keypoints",
-                   help="keypoints: K×3 keypoints + ψ + jaw (the paper); params: pose + ψ + "
-                   "jaw only, fewer bytes (default: %(default)s)")
-    p.add_argument("--keypoints", type=int, choices=PRESETS, default=16,
-                   help="keypoints per frame in keypoints mode (default: %(default)s)")
-    p.add_argument("--expr-dims", type=int, default=20,
-                   help="expression dims N sent per frame (default: %(default)s)")
-    p.add_argument("--precision", type=float, default=1.0,
-                   help="quantizer step multiplier, < 1 is finer (default: %(default)s)")
-    p.add_argument("--picture-codec", choices=("av1", "webp", "jpeg"), default="av1",
-                   help="reference picture codec (default: %(default)s)")
-    p.add_argument("--picture-quality", type=int, default=50,
-                   help="reference picture quality 0..100 (default: %(default)s)")
+    add_encoder_options(p)
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
     add_prior_and_json(p)
     return p.parse_args(argv)
@@ -62,16 +48,11 @@ def run(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
     from bitstream import FcsWriter
-    from codec.config import EncoderConfig
     from codec.encoder import Encoder
     from codec.prior.flame_io import load_prior
     from codec.video import read_frames, video_fps, video_frame_count
 
-    config = EncoderConfig(
-        mode=args.mode, keypoints=args.keypoints, expr_dims=args.expr_dims,
-        precision=args.precision, picture_codec=args.picture_codec,
-        picture_quality=args.picture_quality,
-    )  # fmt: skip
+    config = encoder_config(args)
     model = load_prior(args.flame)
     fps = video_fps(args.video)
     total = video_frame_count(args.video) or None

@@ -1,1 +1,2 @@
-"""Live receiver service: WebRTC peer, decode + render loop, sinks (not built yet)."""
+"""Live receiver service: WebRTC peer, decode + render loop, sinks (file, window, web page),
+stats, and the one-command loopback demo."""

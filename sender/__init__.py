@@ -1,1 +1,1 @@
-"""Live sender service: capture, pacing, WebRTC peer, stats (not built yet)."""
+"""Live sender service: capture (webcam, file, synthetic head), pacing, WebRTC peer, stats."""

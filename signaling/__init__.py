@@ -1,1 +1,1 @@
-"""FastAPI signaling server: rooms, tokens, offer/answer relay (not built yet)."""
+"""FastAPI signaling server: rooms, HMAC tokens, offer/answer relay. Knows nothing of faces."""

@@ -1,0 +1,145 @@
+"""The live receiver: answer the sender's offer, decode and render as packets arrive.
+
+Decoding and rendering run on one worker thread so the event loop stays free for SCTP and
+ICE. A bad packet is counted and skipped, a stale Motion is dropped, and between frames
+the sinks simply keep the last one. When the sender leaves, the receiver says so and waits
+for the next offer with a fresh decoder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bitstream import BitstreamError, Bye, Hello, decode_packet
+from codec.decoder import Decoder
+from receiver.config import ReceiverConfig
+from receiver.link import SenderLink
+from receiver.stats import ReceiverStats
+from signaling.client import SignalingClient
+
+log = logging.getLogger("facecodec.receiver")
+
+
+class Receiver:
+    def __init__(self, model, renderer, config: ReceiverConfig, client: SignalingClient,
+                 sinks=(), edit=None, say=print, until_bye: bool = False):
+        self.model, self.renderer, self.config, self.client = model, renderer, config, client
+        self.sinks, self.edit, self.say, self.until_bye = list(sinks), edit, say, until_bye
+        self.stats = ReceiverStats()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self.link: SenderLink | None = None
+        self.worker: asyncio.Task | None = None
+        self.ended = asyncio.Event()  # set on the sender's Bye
+        self.last_image = None
+
+    async def run(self) -> dict:
+        """Receive until `stop()`, or the first Bye when `until_bye` is set."""
+        welcome = await self.client.connect()
+        if not any(p.get("role") == "sender" for p in welcome.get("peers", [])):
+            self.say("waiting for the sender")
+        signal_task = asyncio.create_task(self._signal_loop())
+        stop_task = asyncio.create_task(self.ended.wait())
+        try:
+            await asyncio.wait([signal_task, stop_task], return_when=asyncio.FIRST_COMPLETED)
+            if signal_task.done():
+                signal_task.result()  # re-raise a SignalingError
+        finally:
+            for task in (signal_task, stop_task):
+                task.cancel()
+            await self._close_link()
+            await self.client.close()
+            await asyncio.get_running_loop().run_in_executor(self.pool, self._close_sinks)
+            self.pool.shutdown(wait=False)
+        return self.stats.summary()
+
+    def stop(self) -> None:
+        self.until_bye = True
+        self.ended.set()
+
+    async def _signal_loop(self) -> None:
+        while True:
+            msg = await self.client.recv()
+            kind = msg.get("type")
+            if kind == "offer":
+                await self._accept(msg.get("from", ""), str(msg.get("sdp", "")))
+            elif kind == "peer-joined" and msg.get("role") == "sender":
+                self.say(f"sender {msg.get('peer')} joined")
+            elif kind == "peer-left" and self.link and msg.get("peer") == self.link.peer_id:
+                await self._close_link()
+                self.say("the sender left; waiting for the sender")
+            elif kind == "error":
+                log.warning("signaling server: %s", msg.get("message"))
+
+    async def _accept(self, peer: str, sdp: str) -> None:
+        await self._close_link()
+        link = SenderLink(peer, self.config, self.stats)
+        try:
+            answer = await link.answer(sdp)
+        except Exception as exc:  # a malformed offer must not take the receiver down
+            self.say(f"could not answer the offer from {peer}: {exc}")
+            await link.close()
+            return
+        self.link = link
+        await self.client.send({"type": "answer", "to": peer, "sdp": answer})
+        self.worker = asyncio.create_task(self._work(link))
+
+    async def _close_link(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.worker
+            self.worker = None
+        if self.link is not None:
+            await self.link.close()
+            self.link = None
+
+    async def _work(self, link: SenderLink) -> None:
+        loop = asyncio.get_running_loop()
+        decoder = Decoder(self.model, self.renderer, self.edit)
+        while True:
+            data = link.next_packet()
+            if data is None:
+                link.arrived.clear()
+                await link.arrived.wait()
+                continue
+            packet = await loop.run_in_executor(self.pool, self._handle, decoder, data)
+            if isinstance(packet, Bye):
+                self.say(f"the sender ended the stream: {packet.reason}")
+                if self.until_bye:
+                    self.ended.set()
+
+    def _handle(self, decoder: Decoder, data: bytes):
+        """On the worker thread: decode one packet, render a Motion, feed the sinks."""
+        try:
+            packet = decode_packet(data, decoder.hello)
+            if decoder.is_stale(packet):
+                self.stats.stale += 1
+                return packet
+            t = time.perf_counter()
+            frame = decoder.push_packet(packet)
+        except BitstreamError as exc:
+            self.stats.bad_packets += 1
+            log.warning("skipped a packet: %s", exc)
+            return None
+        if isinstance(packet, Hello):
+            for sink in self.sinks:
+                sink.new_stream(packet.fps)
+        if frame is None:
+            return packet
+        render_ms = (time.perf_counter() - t) * 1000
+        latency = None
+        if decoder.clock_ms is not None:
+            latency = time.time() * 1000 - (decoder.clock_ms + frame.driving.time_ms)
+        self.stats.rendered(render_ms, latency)
+        self.last_image = frame.image
+        for sink in self.sinks:
+            sink.frame(frame.seq, frame.image)
+        return packet
+
+    def _close_sinks(self) -> None:
+        for sink in self.sinks:
+            sink.close()

@@ -1,0 +1,100 @@
+"""`facecodec send`: a webcam or a video file -> the room's receivers, live."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from codec.cli_common import (
+    add_encoder_options,
+    add_live_options,
+    add_prior_and_json,
+    encoder_config,
+    report,
+)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="facecodec send",
+        description="Live sender: capture, fit the face prior, send Hello/Reference on a "
+        "reliable `control` data channel and Motion on an unreliable `motion` channel. "
+        "Without --room it creates a room and prints the receiver's command.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=None, metavar="INDEX",
+                     help="webcam index (the default source: camera 0)")
+    src.add_argument("--video", type=Path, default=None, help="video file, paced at its fps")
+    src.add_argument("--synthetic", action="store_true", help="the built-in synthetic head")
+    p.add_argument("--loop", action="store_true", help="loop the --video file")
+    p.add_argument("--frames", type=int, default=None, help="stop after N frames")
+    p.add_argument("--frames-per-message", type=int, default=1, choices=range(1, 17),
+                   metavar="1..16", help="Motion packets per data-channel message: fewer "
+                   "messages, less overhead, more latency (default: %(default)s)")
+    p.add_argument("--simulate-loss", type=float, default=0.0, metavar="P",
+                   help="drop this share of motion messages, for testing (default: 0)")
+    p.add_argument("--api-key", default=None, help="bearer key when creating a room")
+    add_live_options(p)
+    add_encoder_options(p)
+    add_prior_and_json(p)
+    args = p.parse_args(argv)
+    if (args.room is None) != (args.token is None):
+        p.error("give both --room and --token, or neither (to create a room)")
+    if not 0 <= args.simulate_loss < 1:
+        p.error("--simulate-loss must be in [0, 1)")
+    return args
+
+
+def open_source(args, model):
+    from sender.capture import CameraSource, FileSource, SyntheticSource
+
+    if args.video is not None:
+        return FileSource(args.video, loop=args.loop)
+    if args.synthetic:
+        return SyntheticSource(model)
+    return CameraSource(args.camera or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from codec.prior.safe_pickle import PriorFileError
+    from sender.capture import CaptureError
+    from signaling.client import SignalingError
+
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        summary = asyncio.run(run(args))
+    except (CaptureError, PriorFileError, SignalingError, ValueError, OSError) as exc:
+        print(f"facecodec send: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    report(summary, args.json)
+    return 0
+
+
+async def run(args: argparse.Namespace) -> dict:
+    from codec.prior.flame_io import load_prior
+    from sender.config import SenderConfig
+    from sender.service import Sender
+    from signaling.client import SignalingClient, create_room
+    from signaling.ice import parse_ice_server
+
+    say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    model = load_prior(args.flame)
+    source = open_source(args, model)
+    room, token = args.room, args.token
+    if room is None:
+        created = await asyncio.to_thread(create_room, args.signal, args.api_key)
+        room, token = created["room"], created["sender_token"]
+        say(f"room {room} created; on the receiving side run:\n  facecodec receive "
+            f"--signal {args.signal} --room {room} --token {created['receiver_token']}")
+    config = SenderConfig(
+        encoder=encoder_config(args), frames_per_message=args.frames_per_message,
+        ice_servers=tuple(parse_ice_server(s) for s in args.ice_server),
+        simulate_loss=args.simulate_loss, max_frames=args.frames,
+    )  # fmt: skip
+    say(f"sending {source.name} at {source.fps:.1f} fps; waiting for a receiver")
+    sender = Sender(model, source, config, SignalingClient(args.signal, room, token), say=say)
+    return await sender.run()

@@ -1,0 +1,18 @@
+"""Live sender settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from codec.config import EncoderConfig
+
+
+@dataclass(frozen=True)
+class SenderConfig:
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    frames_per_message: int = 1  # Motion packets bundled per data-channel message
+    ice_servers: tuple[dict, ...] = ()  # none on loopback; STUN/TURN for real networks
+    simulate_loss: float = 0.0  # drop this share of motion messages (tests and benchmarks)
+    loss_seed: int = 0
+    stats_every_s: float = 1.0
+    max_frames: int | None = None  # stop after this many frames (demo, tests)

@@ -1,0 +1,202 @@
+"""The live sender: capture -> encode -> data channels, for every receiver in the room.
+
+Runs while at least one receiver is connected. When the last one leaves it says so and
+waits; the next receiver starts a new stream (a fresh Hello, reference and frame count),
+so a receiver never has to make sense of a gap. A receiver that joins a running stream is
+sent the stream's Hello, Clock and current Reference on its control channel first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bitstream import Clock, PacketType, encode_packet, packet_type
+from codec.encoder import EncodedFrame, Encoder
+from codec.wire import TRANSPORT_OVERHEAD
+from sender.config import SenderConfig
+from sender.link import ReceiverLink
+from sender.stats import SenderStats
+from signaling.client import SignalingClient, SignalingError
+
+log = logging.getLogger("facecodec.sender")
+
+
+class Sender:
+    def __init__(self, model, source, config: SenderConfig, client: SignalingClient,
+                 on_frame: Callable[[EncodedFrame], None] | None = None,
+                 say: Callable[[str], None] = print):
+        self.model, self.source, self.config, self.client = model, source, config, client
+        self.on_frame, self.say = on_frame, say
+        self.links: dict[str, ReceiverLink] = {}
+        self.stats = SenderStats()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="encode")
+        self.encoder: Encoder | None = None
+        self.stream_packets: list[bytes] = []  # Hello + Clock of the running stream
+        self.reference: bytes | None = None
+        self.pending: list[bytes] = []
+        self._stop = asyncio.Event()
+
+    async def run(self) -> dict:
+        """Send until the source ends, `max_frames` is reached or `stop()` is called."""
+        welcome = await self.client.connect()
+        signal_task = asyncio.create_task(self._signal_loop(welcome))
+        try:
+            await self._capture_loop()
+        finally:
+            await self._end("sender stopped")
+            signal_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, SignalingError):
+                await signal_task
+            await self.client.close()
+            self.pool.shutdown(wait=False)
+        return self.stats.summary()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- signaling ---------------------------------------------------------------------------
+    async def _signal_loop(self, welcome: dict) -> None:
+        for peer in welcome.get("peers", []):
+            if peer.get("role") == "receiver":
+                await self._offer(peer["peer"])
+        while True:
+            msg = await self.client.recv()
+            kind, peer = msg.get("type"), msg.get("peer")
+            if kind == "peer-joined" and msg.get("role") == "receiver":
+                await self._offer(peer)
+            elif kind == "peer-left" and peer in self.links:
+                await self._drop(peer, "left")
+            elif kind == "answer" and msg.get("from") in self.links:
+                await self.links[msg["from"]].accept(str(msg.get("sdp", "")))
+            elif kind == "error":
+                log.warning("signaling server: %s", msg.get("message"))
+
+    async def _offer(self, peer: str) -> None:
+        c = self.config
+        link = ReceiverLink(peer, c.ice_servers, c.simulate_loss, c.loss_seed + len(self.links))
+        self.links[peer] = link
+
+        @link.pc.on("connectionstatechange")
+        async def changed():
+            if link.failed and self.links.get(peer) is link:
+                await self._drop(peer, "connection lost")
+
+        await self.client.send({"type": "offer", "to": peer, "sdp": await link.offer()})
+        self.say(f"receiver {peer} joined; connecting")
+
+    async def _drop(self, peer: str, why: str) -> None:
+        link = self.links.pop(peer, None)
+        if link is None:
+            return
+        await link.close()
+        left = len(self.links)
+        self.say(f"receiver {peer} {why}; {left} connected" + ("" if left else
+                 ", waiting for a receiver"))
+
+    # -- capture ----------------------------------------------------------------------------
+    async def _capture_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        frames = self.source.frames()
+        period = 1.0 / self.source.fps
+        last_stats = time.monotonic()
+        while not self._stop.is_set():
+            if not await self._wait_for_receiver():
+                return
+            if self.encoder is None:
+                self._new_stream()
+            frame = await loop.run_in_executor(self.pool, next, frames, None)
+            if frame is None:
+                return
+            await self._pace(period)
+            t_ms = (time.time() * 1000) - self.clock_ms
+            enc = await loop.run_in_executor(self.pool, self.encoder.encode, frame, t_ms)
+            self._route(enc)
+            if self.on_frame is not None:
+                self.on_frame(enc)
+            if self.config.max_frames and self.stats.frames >= self.config.max_frames:
+                return
+            if time.monotonic() - last_stats >= self.config.stats_every_s:
+                last_stats = time.monotonic()
+                self.say(self.stats.line(len(self.links)))
+
+    async def _wait_for_receiver(self) -> bool:
+        while not any(link.open for link in self.links.values()):
+            if self._stop.is_set():
+                return False
+            if self.encoder is not None:  # the stream ended with its last receiver
+                self.encoder, self.reference, self.pending = None, None, []
+            await asyncio.sleep(0.05)
+        return True
+
+    def _new_stream(self) -> None:
+        self.encoder = Encoder(self.model, self.config.encoder, self.source.fps)
+        self.clock_ms = time.time() * 1000
+        self._next_due = time.time()
+        hello = self.encoder.start()
+        self.stream_packets = [*hello, encode_packet(Clock(self.clock_ms))]
+        for link in self.links.values():
+            link.primed = False
+
+    async def _pace(self, period: float) -> None:
+        """Wait for this frame's slot at the source rate; a sender running late skips ahead."""
+        now = time.time()
+        if self._next_due > now:
+            await asyncio.sleep(self._next_due - now)
+        elif now - self._next_due > period:
+            self._next_due = now
+        self._next_due += period
+
+    # -- sending ----------------------------------------------------------------------------
+    def _route(self, enc: EncodedFrame) -> None:
+        self.stats.frames += 1
+        self.stats.encode_ms.append(enc.encode_ms)
+        self._prime_links()
+        for p in enc.packets:
+            kind = packet_type(p)
+            if kind == PacketType.MOTION:
+                self.stats.motion_frames += 1
+                self.pending.append(p)
+            elif kind == PacketType.REFERENCE:
+                self.reference = p
+                self.stats.references += 1
+                self.stats.reference_bytes += len(p)
+                self._control([p])
+        if len(self.pending) >= self.config.frames_per_message:
+            self._flush()
+
+    def _prime_links(self) -> None:
+        for link in self.links.values():
+            if link.open and not link.primed:
+                link.send_control(self.stream_packets + ([self.reference] if self.reference
+                                                         else []))
+                link.primed = True
+
+    def _control(self, packets: list[bytes]) -> None:
+        for link in self.links.values():
+            if link.open and link.primed:
+                link.send_control(packets)
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        payload = sum(len(p) for p in self.pending)
+        self.stats.payload_bytes += payload
+        self.stats.wire_bytes += payload + TRANSPORT_OVERHEAD  # what one receiver costs
+        for link in self.links.values():
+            if link.open and link.primed and not link.send_motion(self.pending):
+                self.stats.dropped += 1
+        self.pending = []
+
+    async def _end(self, reason: str) -> None:
+        self._flush()
+        if self.encoder is not None:
+            self._control(self.encoder.finish(reason))
+            await asyncio.sleep(0.3)  # let the SCTP queue drain before closing
+        for peer in list(self.links):
+            link = self.links.pop(peer)
+            await link.close()

@@ -1,0 +1,224 @@
+"""The signaling app: create rooms, admit peers by token, relay offer/answer/control.
+
+Peers speak JSON text over one WebSocket each. The server greets a peer with `welcome`
+(its id, role and who is in the room), announces `peer-joined` / `peer-left` to the others,
+and relays `offer`, `answer` and `control` messages addressed with `to`, stamping `from`.
+A sender may address any receiver, a receiver only the sender. It never looks inside SDP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict, deque
+
+from fastapi import FastAPI, Header, HTTPException, Request, WebSocket
+from pydantic import BaseModel
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from signaling.config import SignalingConfig
+from signaling.rooms import Peer, Room, RoomError, Rooms
+from signaling.tokens import TokenError, check_token, make_token
+
+log = logging.getLogger("facecodec.signaling")
+
+RELAYED = {"offer", "answer", "control"}
+
+
+class RoomCreated(BaseModel):
+    room: str
+    sender_token: str
+    receiver_token: str
+    expires_at: float
+    ws_path: str
+
+
+class Health(BaseModel):
+    status: str
+    rooms: int
+    connections: int
+
+
+def create_app(config: SignalingConfig) -> FastAPI:
+    state = _State(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        task = asyncio.create_task(state.sweeper())
+        yield
+        task.cancel()
+
+    app = FastAPI(
+        title="facecodec signaling",
+        version="1",
+        description="Rooms, tokens and the WebRTC offer/answer relay for facecodec calls.",
+        lifespan=lifespan,
+    )
+
+    @app.post("/rooms", response_model=RoomCreated, status_code=201,
+              responses={401: {}, 429: {}, 503: {}})
+    def create_room(request: Request, authorization: str | None = Header(default=None)):
+        """Create a room; returns one sender token and one receiver token (shared by viewers)."""
+        state.authorize(authorization)
+        state.rate_limit(_ip(request))
+        try:
+            room = state.rooms.create(config.token_ttl_s)
+        except RoomError as exc:
+            raise HTTPException(503, str(exc)) from None
+        sign = lambda role: make_token(config.secret, room.id, role, room.expires_at)  # noqa: E731
+        log.info("room %s created", room.id)
+        return RoomCreated(room=room.id, sender_token=sign("sender"),
+                           receiver_token=sign("receiver"), expires_at=room.expires_at,
+                           ws_path=f"/rooms/{room.id}/ws")
+
+    @app.get("/healthz", response_model=Health)
+    def healthz():
+        return Health(status="ok", rooms=len(state.rooms.rooms), connections=state.open)
+
+    @app.websocket("/rooms/{room_id}/ws")
+    async def peer_socket(websocket: WebSocket, room_id: str, token: str = ""):
+        await state.serve(websocket, room_id, token)
+
+    app.state.signaling = state
+    return app
+
+
+class _State:
+    def __init__(self, config: SignalingConfig):
+        self.config = config
+        self.rooms = Rooms(config.max_rooms, config.max_receivers, config.room_idle_s)
+        self.open = 0
+        self.per_ip: dict[str, int] = defaultdict(int)
+        self.created: dict[str, deque] = defaultdict(deque)
+
+    def authorize(self, header: str | None) -> None:
+        key = self.config.api_key
+        if key is not None and header != f"Bearer {key}":
+            raise HTTPException(401, "POST /rooms needs 'Authorization: Bearer <api key>'")
+
+    def rate_limit(self, ip: str) -> None:
+        now, recent = time.monotonic(), self.created[ip]
+        while recent and now - recent[0] > 60:
+            recent.popleft()
+        if len(recent) >= self.config.rooms_per_minute_per_ip:
+            raise HTTPException(429, "too many rooms created from this address; wait a minute")
+        recent.append(now)
+
+    async def sweeper(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_every_s)
+            for rid in self.rooms.sweep():
+                log.info("room %s expired", rid)
+            for ip in [ip for ip, q in self.created.items() if not q]:
+                del self.created[ip]
+
+    async def serve(self, ws: WebSocket, room_id: str, token: str) -> None:
+        ip = _ip(ws)
+        if self.open >= self.config.max_connections or (
+            self.per_ip[ip] >= self.config.max_connections_per_ip
+        ):
+            log.warning("refused a connection from %s: too many connections", ip)
+            await ws.close(code=1013)
+            return
+        self.open += 1
+        self.per_ip[ip] += 1
+        try:
+            await ws.accept()
+            await self._session(ws, room_id, token, ip)
+        finally:
+            self.open -= 1
+            self.per_ip[ip] -= 1
+            if not self.per_ip[ip]:
+                del self.per_ip[ip]
+
+    async def _session(self, ws: WebSocket, room_id: str, token: str, ip: str) -> None:
+        try:
+            role = check_token(self.config.secret, token, room_id)
+            room, peer = self.rooms.join(room_id, role, ws.send_json)
+        except (TokenError, RoomError) as exc:
+            log.warning("refused a peer from %s for room %s: %s", ip, room_id[:32], exc)
+            await ws.close(code=exc.code, reason=str(exc))
+            return
+        log.info("room %s: %s %s joined from %s", room.id, role, peer.id, ip)
+        others = [{"peer": p.id, "role": p.role} for p in room.peers.values() if p is not peer]
+        await ws.send_json({"type": "welcome", "peer": peer.id, "role": role, "room": room.id,
+                            "peers": others})
+        await self._broadcast(room, peer, {"type": "peer-joined", "peer": peer.id, "role": role})
+        try:
+            await self._relay_loop(ws, room, peer)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.rooms.leave(room, peer)
+            log.info("room %s: %s left", room.id, peer.id)
+            await self._broadcast(room, peer, {"type": "peer-left", "peer": peer.id})
+
+    async def _relay_loop(self, ws: WebSocket, room: Room, peer: Peer) -> None:
+        bucket = _Bucket(self.config.max_messages_per_s, 2 * self.config.max_messages_per_s)
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                return await _close(ws, 1003, "send JSON text messages")
+            if len(text) > self.config.max_message_bytes:
+                return await _close(ws, 1009, "message too big")
+            if not bucket.take():
+                return await _close(ws, 1008, "too many messages")
+            error = await self._relay(room, peer, text)
+            if error:
+                await ws.send_json({"type": "error", "message": error})
+
+    async def _relay(self, room: Room, peer: Peer, text: str) -> str | None:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return "not JSON"
+        if not isinstance(data, dict) or data.get("type") not in RELAYED:
+            return f"type must be one of {sorted(RELAYED)}"
+        target = room.peers.get(data.get("to")) if isinstance(data.get("to"), str) else None
+        if target is None or target is peer:
+            return "'to' must name another peer in the room"
+        if "sender" not in (peer.role, target.role):
+            return "receivers may only message the sender"
+        room.last_active = time.time()
+        data["from"] = peer.id
+        with contextlib.suppress(Exception):  # a peer that just left cannot be sent to
+            await target.send(data)
+        return None
+
+    async def _broadcast(self, room: Room, source: Peer, data: dict) -> None:
+        for other in list(room.peers.values()):
+            if other is not source:
+                with contextlib.suppress(Exception):
+                    await other.send(data)
+
+
+class _Bucket:
+    """Token bucket: `rate` messages a second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst, self.level, self.t = rate, burst, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.level = min(self.burst, self.level + (now - self.t) * self.rate)
+        self.t = now
+        if self.level < 1:
+            return False
+        self.level -= 1
+        return True
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, reason=reason)
+
+
+def _ip(conn) -> str:
+    return conn.client.host if conn.client else "?"

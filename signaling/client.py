@@ -1,0 +1,95 @@
+"""A peer's side of the signaling protocol: create a room over HTTP, join it over WebSocket.
+
+Used by the sender and the receiver; like the server it knows nothing of faces or SDP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import websockets
+
+MAX_MESSAGE = 64 * 1024
+
+
+class SignalingError(Exception):
+    """The signaling server refused us or went away; the message says which and why."""
+
+
+def create_room(base_url: str, api_key: str | None = None, timeout: float = 10.0) -> dict:
+    """POST /rooms; returns the server's JSON (room, sender_token, receiver_token, ...)."""
+    req = urllib.request.Request(f"{base_url.rstrip('/')}/rooms", method="POST", data=b"")
+    if api_key:
+        req.add_header("Authorization", f"Bearer {api_key}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read(MAX_MESSAGE))
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(2048).decode(errors="replace")
+        raise SignalingError(f"{base_url}: POST /rooms failed ({exc.code}): {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise SignalingError(f"cannot reach the signaling server at {base_url}: {exc}") from None
+
+
+def ws_url(base_url: str, room: str, token: str) -> str:
+    parts = urlsplit(base_url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = f"{parts.path.rstrip('/')}/rooms/{quote(room, safe='')}/ws"
+    return urlunsplit((scheme, parts.netloc, path, f"token={quote(token, safe='')}", ""))
+
+
+class SignalingClient:
+    """One WebSocket to the server. `welcome` holds our peer id and who was already there."""
+
+    def __init__(self, base_url: str, room: str, token: str):
+        self.url = ws_url(base_url, room, token)
+        self.base_url, self.room = base_url, room
+        self.ws = None
+        self.welcome: dict = {}
+
+    async def connect(self, timeout: float = 10.0) -> dict:
+        try:
+            self.ws = await asyncio.wait_for(
+                websockets.connect(self.url, max_size=MAX_MESSAGE, open_timeout=timeout), timeout
+            )
+        except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+            why = f"cannot join room {self.room} at {self.base_url}: {exc}"
+            raise SignalingError(why) from None
+        self.welcome = await self.recv()
+        if self.welcome.get("type") != "welcome":
+            raise SignalingError(f"unexpected first message from the server: {self.welcome}")
+        return self.welcome
+
+    async def send(self, message: dict) -> None:
+        try:
+            await self.ws.send(json.dumps(message))
+        except websockets.ConnectionClosed as exc:
+            raise SignalingError(_closed(exc)) from None
+
+    async def recv(self) -> dict:
+        try:
+            text = await self.ws.recv()
+        except websockets.ConnectionClosed as exc:
+            raise SignalingError(_closed(exc)) from None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise SignalingError("the server sent a message that is not JSON") from None
+        if not isinstance(data, dict):
+            raise SignalingError("the server sent a message that is not a JSON object")
+        return data
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+def _closed(exc) -> str:
+    rcvd = exc.rcvd
+    if rcvd is None:
+        return "the signaling connection dropped"
+    return f"the signaling server closed the connection ({rcvd.code}: {rcvd.reason or 'no reason'})"

@@ -1,0 +1,21 @@
+"""Signaling server settings: one frozen dataclass, every limit with a default that works."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SignalingConfig:
+    secret: bytes  # HMAC key for room tokens; a restart with a new one voids old tokens
+    token_ttl_s: float = 3600.0  # a token (and its room) lives this long
+    room_idle_s: float = 300.0  # a room with nobody in it is dropped after this long
+    max_rooms: int = 1000
+    max_receivers: int = 4  # per room; there is always exactly one sender seat
+    max_message_bytes: int = 64 * 1024  # an SDP offer with all candidates is ~2-6 KiB
+    max_messages_per_s: float = 20.0  # per connection, averaged over a burst of 40
+    max_connections: int = 256  # open WebSockets, all rooms together
+    max_connections_per_ip: int = 32
+    rooms_per_minute_per_ip: int = 60
+    api_key: str | None = None  # when set, POST /rooms needs "Authorization: Bearer <key>"
+    sweep_every_s: float = 5.0

@@ -1,0 +1,88 @@
+"""Rooms and their peers, in memory: one sender seat and a few receiver seats per room.
+
+Knows nothing of HTTP or WebSockets: a peer is an id, a role and an async `send` callable,
+so the seat rules and expiry are testable without a server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+Send = Callable[[dict], Awaitable[None]]
+
+
+class RoomError(Exception):
+    """A peer cannot be seated; `code` is the WebSocket close code to send."""
+
+    def __init__(self, why: str, code: int):
+        super().__init__(why)
+        self.code = code
+
+
+@dataclass
+class Peer:
+    id: str
+    role: str
+    send: Send
+
+
+@dataclass
+class Room:
+    id: str
+    expires_at: float
+    last_active: float
+    peers: dict[str, Peer] = field(default_factory=dict)
+
+    def sender(self) -> Peer | None:
+        return next((p for p in self.peers.values() if p.role == "sender"), None)
+
+    def count(self, role: str) -> int:
+        return sum(p.role == role for p in self.peers.values())
+
+
+class Rooms:
+    def __init__(self, max_rooms: int, max_receivers: int, idle_s: float):
+        self.max_rooms, self.max_receivers, self.idle_s = max_rooms, max_receivers, idle_s
+        self.rooms: dict[str, Room] = {}
+        self._ids = itertools.count(1)
+
+    def create(self, ttl_s: float, now: float | None = None) -> Room:
+        now = time.time() if now is None else now
+        self.sweep(now)
+        if len(self.rooms) >= self.max_rooms:
+            raise RoomError("too many rooms; try again later", 4503)
+        room = Room(secrets.token_urlsafe(9), now + ttl_s, now)
+        self.rooms[room.id] = room
+        return room
+
+    def join(self, room_id: str, role: str, send: Send) -> tuple[Room, Peer]:
+        room = self.rooms.get(room_id)
+        if room is None or room.expires_at < time.time():
+            raise RoomError("no such room (expired or never created)", 4404)
+        if role == "sender" and room.sender() is not None:
+            raise RoomError("the room already has a sender", 4409)
+        if role == "receiver" and room.count("receiver") >= self.max_receivers:
+            raise RoomError(f"the room is full ({self.max_receivers} receivers)", 4409)
+        peer = Peer(f"{role[0]}{next(self._ids)}", role, send)
+        room.peers[peer.id] = peer
+        room.last_active = time.time()
+        return room, peer
+
+    def leave(self, room: Room, peer: Peer) -> None:
+        room.peers.pop(peer.id, None)
+        room.last_active = time.time()
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Drop rooms past their expiry, and empty rooms idle longer than `idle_s`."""
+        now = time.time() if now is None else now
+        dead = [
+            r.id for r in self.rooms.values()
+            if r.expires_at < now or (not r.peers and now - r.last_active > self.idle_s)
+        ]  # fmt: skip
+        for rid in dead:
+            del self.rooms[rid]
+        return dead
