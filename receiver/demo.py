@@ -85,47 +85,62 @@ async def run(args: argparse.Namespace) -> dict:
     from codec.prior.flame_io import load_prior
     from receiver.cli import build
     from receiver.config import ReceiverConfig
-    from receiver.service import Receiver
-    from receiver.web import BackgroundServer
     from sender.config import SenderConfig
-    from sender.service import Sender
-    from signaling.app import create_app
-    from signaling.client import SignalingClient, create_room
-    from signaling.config import SignalingConfig
 
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     model = load_prior(args.flame)
     renderer, edit = build(args, model)
     source = pick_source(args, model)
-    signaling = SignalingConfig(secret=secrets.token_bytes(32))
-    server = BackgroundServer(create_app(signaling), ws_max_size=signaling.max_message_bytes)
-    base = f"http://127.0.0.1:{await server.start()}"
-    room = await asyncio.to_thread(create_room, base)
-    say(f"signaling on {base}, room {room['room']}; sending {source.name}")
     pairs = SideBySide(args.out, source.fps) if args.out else None
-    receiver = Receiver(
-        model, renderer, ReceiverConfig(renderer=args.renderer, checkpoint=args.checkpoint),
-        SignalingClient(base, room["room"], room["receiver_token"]),
-        [pairs] if pairs else [], edit, say=lambda m: say(f"receiver: {m}"), until_bye=True,
-    )  # fmt: skip
-    sender = Sender(
+    summary = await loopback_call(
         model, source,
         SenderConfig(encoder=encoder_config(args), frames_per_message=args.frames_per_message,
                      simulate_loss=args.simulate_loss, max_frames=args.frames),
-        SignalingClient(base, room["room"], room["sender_token"]),
-        on_frame=pairs.input if pairs else None, say=lambda m: say(f"sender:   {m}"),
+        ReceiverConfig(renderer=args.renderer, checkpoint=args.checkpoint), renderer,
+        edit=edit, sinks=[pairs] if pairs else [], on_frame=pairs.input if pairs else None,
+        say=say,
     )  # fmt: skip
-    receiving = asyncio.create_task(receiver.run())
-    try:
-        sent = await sender.run()
-        received = await asyncio.wait_for(receiving, 15)
-    finally:
-        receiving.cancel()
-        await server.stop()
-    summary = {"source": source.name, **sent, **received}
     if pairs is not None:
         summary["out"] = str(args.out)
     return summary
+
+
+async def loopback_call(model, source, sender_config, receiver_config, renderer, edit=None,
+                        sinks=(), on_frame=None, say=print) -> dict:
+    """Signaling server, receiver and sender on 127.0.0.1 until the source or `max_frames`
+    ends; returns the sender's and the receiver's figures in one dict."""
+    from receiver.service import Receiver
+    from receiver.web import BackgroundServer
+    from sender.service import Sender
+    from signaling.app import create_app
+    from signaling.client import SignalingClient, create_room
+    from signaling.config import SignalingConfig
+
+    signaling = SignalingConfig(secret=secrets.token_bytes(32))
+    server = BackgroundServer(create_app(signaling), ws_max_size=signaling.max_message_bytes)
+    base = f"http://127.0.0.1:{await server.start()}"
+    try:
+        room = await asyncio.to_thread(create_room, base)
+        say(f"signaling on {base}, room {room['room']}; sending {source.name}")
+        receiver = Receiver(
+            model, renderer, receiver_config,
+            SignalingClient(base, room["room"], room["receiver_token"]), list(sinks), edit,
+            say=lambda m: say(f"receiver: {m}"), until_bye=True,
+        )  # fmt: skip
+        sender = Sender(
+            model, source, sender_config,
+            SignalingClient(base, room["room"], room["sender_token"]), on_frame=on_frame,
+            say=lambda m: say(f"sender:   {m}"),
+        )  # fmt: skip
+        receiving = asyncio.create_task(receiver.run())
+        try:
+            sent = await sender.run()
+            received = await asyncio.wait_for(receiving, 15)
+        finally:
+            receiving.cancel()
+    finally:
+        await server.stop()
+    return {"source": source.name, **sent, **received}
 
 
 class SideBySide:

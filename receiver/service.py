@@ -109,8 +109,8 @@ class Receiver:
             packet = await loop.run_in_executor(self.pool, self._handle, decoder, data)
             if isinstance(packet, Bye):
                 self.say(f"the sender ended the stream: {packet.reason}")
-                if self.until_bye:
-                    self.ended.set()
+                if self.until_bye:  # Motion still in flight on the other channel gets 0.5 s
+                    loop.call_later(0.5, self.ended.set)
 
     def _handle(self, decoder: Decoder, data: bytes):
         """On the worker thread: decode one packet, render a Motion, feed the sinks."""
