@@ -39,6 +39,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    metavar="1..16", help="Motion packets per message (default: %(default)s)")
     p.add_argument("--simulate-loss", type=float, default=0.0, metavar="P",
                    help="drop this share of motion messages (default: 0)")
+    p.add_argument("--http", type=int, default=None, metavar="PORT",
+                   help="also serve the receiver's web page on this port (0: any free port)")
     add_render_options(p)
     add_encoder_options(p)
     add_prior_and_json(p)
@@ -98,7 +100,7 @@ async def run(args: argparse.Namespace) -> dict:
                      simulate_loss=args.simulate_loss, max_frames=args.frames),
         ReceiverConfig(renderer=args.renderer, checkpoint=args.checkpoint), renderer,
         edit=edit, sinks=[pairs] if pairs else [], on_frame=pairs.input if pairs else None,
-        say=say,
+        say=say, http_port=args.http,
     )  # fmt: skip
     if pairs is not None:
         summary["out"] = str(args.out)
@@ -106,9 +108,11 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 async def loopback_call(model, source, sender_config, receiver_config, renderer, edit=None,
-                        sinks=(), on_frame=None, say=print) -> dict:
+                        sinks=(), on_frame=None, say=print, http_port: int | None = None,
+                        on_page=None) -> dict:
     """Signaling server, receiver and sender on 127.0.0.1 until the source or `max_frames`
-    ends; returns the sender's and the receiver's figures in one dict."""
+    ends; returns the sender's and the receiver's figures in one dict. With `http_port`
+    the receiver's page is served too (`on_page(port)` is called once it listens)."""
     from receiver.service import Receiver
     from receiver.web import BackgroundServer
     from sender.service import Sender
@@ -132,15 +136,32 @@ async def loopback_call(model, source, sender_config, receiver_config, renderer,
             SignalingClient(base, room["room"], room["sender_token"]), on_frame=on_frame,
             say=lambda m: say(f"sender:   {m}"),
         )  # fmt: skip
+        page = await _page(receiver, http_port, say, on_page) if http_port is not None else None
         receiving = asyncio.create_task(receiver.run())
         try:
             sent = await sender.run()
             received = await asyncio.wait_for(receiving, 15)
         finally:
             receiving.cancel()
+            if page is not None:
+                await page.stop()
     finally:
         await server.stop()
     return {"source": source.name, **sent, **received}
+
+
+async def _page(receiver, port: int, say, on_page):
+    from receiver.sinks import LatestFrame
+    from receiver.web import BackgroundServer, create_page_app
+
+    latest = LatestFrame()
+    receiver.sinks.append(latest)
+    page = BackgroundServer(create_page_app(latest, receiver.stats), port=port)
+    bound = await page.start()
+    say(f"receiver page: http://127.0.0.1:{bound}/")
+    if on_page is not None:
+        on_page(bound)
+    return page
 
 
 class SideBySide:

@@ -49,7 +49,7 @@ def call(model, source, frames: int, loss: float = 0.0, fpm: int = 1, sinks=()):
 def test_dev_clip_end_to_end(model, dev_dir, tmp_path):
     out = tmp_path / "received.mp4"
     sink = FileSink(out)
-    summary, sent, got = call(model, FileSource(dev_dir / "dagan_driving.mp4"), 150,
+    summary, _sent, got = call(model, FileSource(dev_dir / "dagan_driving.mp4"), 150,
                               sinks=[sink])
     assert summary["frames_sent"] == 150
     assert summary["frames_rendered"] >= 0.95 * 150
