@@ -28,7 +28,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="facecodec receive",
         description="Live receiver: answer the sender's offer, decode and render every "
-        "frame as it arrives; survives the sender leaving and coming back.",
+        "frame as it arrives; survives the sender leaving and coming back. Without --room "
+        "it creates a room and prints the sender's command.",
     )
     add_live_options(p)
     add_render_options(p)
@@ -38,10 +39,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="serve a page with the video and live figures on this port")
     p.add_argument("--http-host", default="127.0.0.1", help="page bind address")
     p.add_argument("--once", action="store_true", help="exit when the sender ends its stream")
+    p.add_argument("--api-key", default=None, help="bearer key when creating a room")
     add_prior_and_json(p)
     args = p.parse_args(argv)
-    if args.room is None or args.token is None:
-        p.error("--room and --token are required (the sender prints them)")
+    if (args.room is None) != (args.token is None):
+        p.error("give both --room and --token, or neither (to create a room)")
     return args
 
 
@@ -91,7 +93,16 @@ async def run(args: argparse.Namespace) -> dict:
     config = ReceiverConfig(renderer=args.renderer, checkpoint=args.checkpoint,
                             ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
     sinks = ([FileSink(args.out)] if args.out else []) + ([WindowSink()] if args.view else [])
-    client = SignalingClient(args.signal, args.room, args.token)
+    room, token = args.room, args.token
+    if room is None:
+        from signaling.client import create_room
+
+        created = await asyncio.to_thread(create_room, args.signal, args.api_key)
+        room, token = created["room"], created["receiver_token"]
+        print(f"room {room} created; on the sending side run:\n  facecodec send --signal "
+              f"{args.signal} --room {room} --token {created['sender_token']}",
+              file=sys.stderr, flush=True)
+    client = SignalingClient(args.signal, room, token)
     receiver = Receiver(model, renderer, config, client, sinks, edit, say, until_bye=args.once)
     page = None
     if args.http is not None:
