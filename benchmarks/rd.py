@@ -22,6 +22,7 @@ from codec.wire import TRANSPORT_OVERHEAD
 DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
 
 REENACT = "facecodec-meshwarp-reenact"
+PRECISIONS = (0.5, 1.0, 2.0)  # quantizer step multipliers (EncoderConfig.precision)
 AED_STRIDE = 5  # the face embedding costs ~50 ms, so AED is scored on every 5th frame
 FIELDS = ["system", "setting", "clip", "frames", "payload_bytes_per_frame",
           "wire_bytes_per_frame", "total_bytes_per_frame", "reference_bytes", "akd",
@@ -31,21 +32,24 @@ FIELDS = ["system", "setting", "clip", "frames", "payload_bytes_per_frame",
 def settings(quick: bool, full: bool) -> list[tuple[str, str, dict]]:
     """(system, setting name, parameters) for every cell of the sweep."""
     if quick:
-        fc = [("keypoints", 16, 20), ("params", 0, 20)]
+        fc = [("keypoints", 16, 20, 1.0), ("params", 0, 20, 1.0)]
         kbps = [8, 64]
     elif full:
-        fc = [(m, k, n) for m in ("keypoints",) for k in (5, 10, 16, 20, 32, 68)
-              for n in (0, 5, 10, 20, 50)] + [("params", 0, n) for n in (0, 5, 10, 20, 50)]
+        fc = [("keypoints", k, n, q) for k in (5, 10, 16, 20, 32, 68)
+              for n in (0, 5, 10, 20, 50) for q in PRECISIONS]
+        fc += [("params", 0, n, q) for n in (0, 5, 10, 20, 50) for q in PRECISIONS]
         kbps = [2, 4, 8, 16, 32, 64, 128, 256]
     else:
-        fc = [("keypoints", 5, 0), ("keypoints", 16, 20), ("keypoints", 16, 50),
-              ("params", 0, 10), ("params", 0, 20)]
+        fc = [("keypoints", 5, 0, 1.0), ("keypoints", 16, 20, 1.0), ("keypoints", 16, 20, 0.5),
+              ("keypoints", 16, 50, 1.0), ("params", 0, 10, 1.0), ("params", 0, 20, 1.0),
+              ("params", 0, 20, 2.0)]
         kbps = [4, 16, 64, 256]
     out = []
-    for mode, k, n in fc:
+    for mode, k, n, q in fc:
         name = f"{mode} K={k} N={n}" if mode == "keypoints" else f"params N={n}"
+        name += f" q×{q:g}" if q != 1.0 else ""
         out.append(("facecodec-meshwarp", name, {"mode": mode, "keypoints": k or 16,
-                                                  "expr_dims": n}))
+                                                  "expr_dims": n, "precision": q}))
     from benchmarks.classical import CODECS
 
     for codec in CODECS:
