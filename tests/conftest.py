@@ -1,3 +1,8 @@
+import os
+
+# Before anything imports numpy: see codec/__init__.py (BLAS threads across worker threads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from pathlib import Path
 
 import pytest
