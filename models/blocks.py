@@ -1,0 +1,104 @@
+"""Building blocks shared by the networks: 2D/3D conv blocks, a 3D hourglass, SPADE."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Conv2dBlock(nn.Sequential):
+    def __init__(self, cin: int, cout: int, k: int = 3):
+        super().__init__(nn.Conv2d(cin, cout, k, padding=k // 2), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class Down2d(nn.Sequential):
+    def __init__(self, cin: int, cout: int):
+        super().__init__(Conv2dBlock(cin, cout), nn.AvgPool2d(2))
+
+
+class Up2d(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.conv = Conv2dBlock(cin, cout)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class Res3d(nn.Module):
+    """Pre-activation 3D residual block."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm3d(c), nn.ReLU(), nn.Conv3d(c, c, 3, padding=1),
+            nn.BatchNorm3d(c), nn.ReLU(), nn.Conv3d(c, c, 3, padding=1),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class Conv3dBlock(nn.Sequential):
+    def __init__(self, cin: int, cout: int):
+        super().__init__(nn.Conv3d(cin, cout, 3, padding=1), nn.BatchNorm3d(cout), nn.ReLU())
+
+
+class Hourglass3d(nn.Module):
+    """U-Net over a feature volume; pools height and width only, keeping depth."""
+
+    def __init__(self, cin: int, block: int, blocks: int, max_features: int):
+        super().__init__()
+        widths = [min(max_features, block * 2 ** (i + 1)) for i in range(blocks)]
+        self.down = nn.ModuleList()
+        c = cin
+        for w in widths:
+            self.down.append(Conv3dBlock(c, w))
+            c = w
+        self.up = nn.ModuleList()
+        for i in reversed(range(blocks)):
+            out = widths[i - 1] if i > 0 else block
+            self.up.append(Conv3dBlock(c, out))
+            c = out + (widths[i - 1] if i > 0 else cin)
+        self.out_channels = c
+
+    def forward(self, x):
+        skips, h = [x], x
+        for layer in self.down:
+            h = F.avg_pool3d(layer(h), (1, 2, 2))
+            skips.append(h)
+        skips.pop()  # the bottom is h itself
+        for layer in self.up:
+            h = layer(F.interpolate(h, scale_factor=(1, 2, 2), mode="nearest"))
+            h = torch.cat([h, skips.pop()], 1)
+        return h
+
+
+class SPADE(nn.Module):
+    """Normalize, then modulate by scale and bias predicted from a conditioning map."""
+
+    def __init__(self, c: int, cond: int, hidden: int = 128):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(c, affine=False)
+        self.shared = nn.Sequential(nn.Conv2d(cond, hidden, 3, padding=1), nn.ReLU())
+        self.gamma = nn.Conv2d(hidden, c, 3, padding=1)
+        self.beta = nn.Conv2d(hidden, c, 3, padding=1)
+
+    def forward(self, x, cond):
+        h = self.shared(cond)
+        return self.norm(x) * (1 + self.gamma(h)) + self.beta(h)
+
+
+class SPADEResBlock(nn.Module):
+    def __init__(self, c: int, cond: int):
+        super().__init__()
+        hidden = min(128, max(32, c))
+        self.n1, self.c1 = SPADE(c, cond, hidden), nn.Conv2d(c, c, 3, padding=1)
+        self.n2, self.c2 = SPADE(c, cond, hidden), nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x, cond):
+        h = self.c1(F.leaky_relu(self.n1(x, cond), 0.2))
+        h = self.c2(F.leaky_relu(self.n2(h, cond), 0.2))
+        return x + h

@@ -1,0 +1,90 @@
+"""`facecodec train`: train the warping generator on a folder of face videos."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from models.config import CONFIGS, MODES
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    from models.train.loop import TrainConfig
+
+    d = TrainConfig()
+    configs = "; ".join(f"{n} ({c.size}², K={c.keypoints})" for n, c in CONFIGS.items())
+    p = argparse.ArgumentParser(
+        prog="facecodec train",
+        description="Train the FLAME-keypoint warping generator (or the face-vid2vid "
+        f"baseline) on face videos. Configs: {configs}. Single process on CPU or one GPU; "
+        "several GPUs: torchrun --nproc-per-node=G -m models --config ...",
+    )
+    p.add_argument("--config", choices=CONFIGS, default="small-256", help="network size")
+    p.add_argument("--mode", choices=MODES, default="flame",
+                   help="flame: FLAME keypoints + expression (the paper); baseline: learned "
+                   "keypoints, no expression (default: %(default)s)")
+    p.add_argument("--keypoints", type=int, default=None, help="K (default: the config's)")
+    p.add_argument("--data", type=Path, required=True, help="folder of face videos")
+    p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs)")
+    p.add_argument("--steps", type=int, default=d.steps, help="total steps (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=d.batch)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--vgg", default=None, metavar="PATH",
+                   help="torchvision VGG-19 state dict for the perceptual loss (never "
+                   "downloaded); without it: multi-scale L1 + SSIM")
+    p.add_argument("--no-gan", action="store_true", help="train without the discriminator")
+    p.add_argument("--clips", type=int, default=None, help="use the first N videos only")
+    p.add_argument("--frames-per-clip", type=int, default=200)
+    p.add_argument("--stride", type=int, default=2, help="take every n-th frame")
+    p.add_argument("--cache", type=Path, default=None, help="prepared data (default: OUT/data)")
+    p.add_argument("--save-every", type=int, default=d.save_every)
+    p.add_argument("--sample-every", type=int, default=d.sample_every)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+    p.add_argument("--flame", default=None, help="FLAME file (else the built-in prior)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from codec.prior.safe_pickle import PriorFileError
+    from models.checkpoint import CheckpointError
+
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        history = run(args)
+    except (FileNotFoundError, PriorFileError, CheckpointError, ValueError) as exc:
+        print(f"facecodec train: {exc}", file=sys.stderr)
+        return 2
+    if history:
+        print(f"trained to step {args.steps}: l1 {history[0]['l1']:.4f} -> "
+              f"{history[-1]['l1']:.4f}; checkpoint {args.out / 'last.pt'}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> list[dict]:
+    from tqdm import tqdm
+
+    from codec.prior.flame_io import load_prior
+    from models.config import get_config
+    from models.train.data import PairSampler, list_videos, prepare_clip
+    from models.train.loop import TrainConfig, Trainer
+
+    net = get_config(args.config, args.mode, args.keypoints)
+    model = load_prior(args.flame)
+    videos = list_videos(args.data)[: args.clips]
+    cache = args.cache or args.out / "data"
+    clips = [c for v in tqdm(videos, desc="preparing clips", unit="clip")
+             if (c := prepare_clip(model, v, net, cache, args.frames_per_clip, args.stride))]
+    if not clips:
+        raise ValueError(f"{args.data}: no clip with a face in it")
+    last = args.out / "last.pt"
+    if last.exists() and not args.resume:
+        raise ValueError(f"{last} exists: pass --resume to continue, or another --out")
+    train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
+                        gan_weight=0.0 if args.no_gan else TrainConfig().gan_weight,
+                        save_every=args.save_every, sample_every=args.sample_every)
+    trainer = Trainer(net, train, PairSampler(clips), args.out, model.prior_id, args.device)
+    if args.resume:
+        trainer.resume(last)
+    return trainer.fit()

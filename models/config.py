@@ -1,0 +1,80 @@
+"""Network sizes as frozen dataclasses, one preset per use.
+
+`paper-256` is face-vid2vid's published generator (the paper builds on it); `small-256`
+halves the widths and the 3D depth work so it renders in real time on one GPU; `tiny-64` is
+small enough to train on a CPU in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+MODES = ("flame", "baseline")
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    name: str
+    size: int = 256  # square input and output side
+    mode: str = "flame"  # flame: FLAME keypoints + ψ; baseline: learned keypoints, no ψ
+    keypoints: int = 16  # K (a codec preset in flame mode)
+    expr_max: int = 50  # ψ dims the generator accepts; fewer arrive zero-padded
+    block: int = 64  # appearance extractor's first width
+    max_features: int = 512
+    down_blocks: int = 2
+    volume_channels: int = 32  # C of the 3D feature volume
+    volume_depth: int = 16  # D
+    volume_resblocks: int = 6
+    motion_block: int = 32  # 3D hourglass of the motion field estimator
+    motion_max: int = 1024
+    motion_blocks: int = 5
+    motion_compress: int = 4  # feature channels the estimator sees per warped candidate
+    spade_channels: int = 256
+    spade_blocks: int = 8
+    kp_sigma: float = 0.1  # heatmap width in normalized units
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        if self.size % (2**self.down_blocks) or (self.size >> self.down_blocks) % (
+            2**self.motion_blocks
+        ):
+            raise ValueError("size must divide by 2**down_blocks and the hourglass depth")
+
+    @property
+    def code_dims(self) -> int:
+        """Expression input: ψ[:expr_max] + jaw (3); none in baseline mode."""
+        return self.expr_max + 3 if self.mode == "flame" else 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NetConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config fields {sorted(unknown)}")
+        return cls(**data)
+
+
+CONFIGS: dict[str, NetConfig] = {
+    "paper-256": NetConfig("paper-256"),
+    "small-256": NetConfig(
+        "small-256", block=32, max_features=256, volume_channels=16, volume_depth=16,
+        volume_resblocks=3, motion_block=16, motion_max=256, motion_blocks=4,
+        spade_channels=128,
+    ),
+    "tiny-64": NetConfig(
+        "tiny-64", size=64, block=16, max_features=64, volume_channels=8, volume_depth=4,
+        volume_resblocks=1, motion_block=8, motion_max=32, motion_blocks=2, motion_compress=2,
+        spade_channels=32, kp_sigma=0.15,
+    ),
+}  # fmt: skip
+
+
+def get_config(name: str, mode: str = "flame", keypoints: int | None = None) -> NetConfig:
+    if name not in CONFIGS:
+        raise ValueError(f"unknown config {name!r}; choose from {', '.join(CONFIGS)}")
+    config = replace(CONFIGS[name], mode=mode)
+    return replace(config, keypoints=keypoints) if keypoints else config

@@ -1,0 +1,1 @@
+"""Training the warping generator: data preparation, the loop, and `facecodec train`."""

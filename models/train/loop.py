@@ -1,0 +1,233 @@
+"""The training loop: one entry point for CPU, one GPU, and `torchrun` (DDP) on several.
+
+Rank 0 logs (CSV always, TensorBoard when installed), saves sample grids and checkpoints;
+`RUN_DIR/last.pt` is always the newest, written atomically, and `--resume` continues it.
+On CUDA the forward passes run under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from models.baseline import LearnedKeypoints
+from models.checkpoint import load_checkpoint, save_checkpoint
+from models.config import NetConfig
+from models.discriminator import MultiScaleDiscriminator
+from models.generator import WarpingGenerator
+from models.losses import (
+    ReconstructionLoss,
+    equivariance,
+    feature_matching,
+    hinge_d,
+    hinge_g,
+    keypoint_prior,
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 100_000
+    batch: int = 8
+    lr: float = 2e-4
+    recon_weight: float = 10.0
+    gan_weight: float = 1.0  # 0 turns the discriminator off
+    fm_weight: float = 1.0
+    truncate: bool = True  # random truncation of ψ, so every N works at inference
+    save_every: int = 1000
+    sample_every: int = 500
+    log_every: int = 10
+    seed: int = 0
+    vgg: str | None = None
+
+
+class Trainer:
+    def __init__(self, net: NetConfig, train: TrainConfig, sampler, run_dir: Path,
+                 prior_id: str, device: str | None = None, progress: bool = True):
+        self.net, self.cfg, self.sampler, self.run = net, train, sampler, Path(run_dir)
+        self.prior_id, self.progress = prior_id, progress
+        self.rank, self.world = _dist_setup()
+        self.device = torch.device(device or _default_device(self.rank))
+        torch.manual_seed(train.seed + self.rank)
+        self.g = WarpingGenerator(net).to(self.device)
+        self.kp = LearnedKeypoints(net).to(self.device) if net.mode == "baseline" else None
+        self.d = MultiScaleDiscriminator().to(self.device) if train.gan_weight else None
+        g_params = list(self.g.parameters()) + (list(self.kp.parameters()) if self.kp else [])
+        self.opt_g = torch.optim.Adam(g_params, train.lr, betas=(0.5, 0.999))
+        self.opt_d = (torch.optim.Adam(self.d.parameters(), train.lr, betas=(0.5, 0.999))
+                      if self.d else None)
+        self.recon = ReconstructionLoss(train.vgg).to(self.device)
+        self.step = 0
+        self.amp = self.device.type == "cuda"
+        if self.world > 1:
+            self.g_ddp = DistributedDataParallel(self.g, [self.device] if self.amp else None)
+        self.history: list[dict] = []
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        extra = {"opt_g": self.opt_g.state_dict(), "train_seed": self.cfg.seed}
+        if self.d is not None:
+            extra |= {"discriminator": self.d.state_dict(), "opt_d": self.opt_d.state_dict()}
+        if self.kp is not None:
+            extra["keypoint_net"] = self.kp.state_dict()
+        save_checkpoint(path, self.net, self.g, self.prior_id, self.step, extra)
+
+    def resume(self, path: Path) -> None:
+        config, data = load_checkpoint(path, self.prior_id)
+        if config != self.net:
+            raise ValueError(f"{path}: trained with config {config.name} ({config.mode}); "
+                             f"this run uses {self.net.name} ({self.net.mode})")
+        self.g.load_state_dict(data["generator"])
+        self.opt_g.load_state_dict(data["opt_g"])
+        if self.d is not None and "discriminator" in data:
+            self.d.load_state_dict(data["discriminator"])
+            self.opt_d.load_state_dict(data["opt_d"])
+        if self.kp is not None:
+            self.kp.load_state_dict(data["keypoint_net"])
+        self.step = int(data["step"])
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self) -> list[dict]:
+        from tqdm import tqdm
+
+        self.run.mkdir(parents=True, exist_ok=True)
+        log = _Log(self.run) if self.rank == 0 else None
+        bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", desc="training",
+                   disable=not self.progress or self.rank != 0)
+        while self.step < self.cfg.steps:
+            t = time.perf_counter()
+            scalars, images = self.train_step()
+            self.step += 1
+            scalars["sec_per_step"] = time.perf_counter() - t
+            self.history.append(scalars)
+            bar.update(1)
+            bar.set_postfix(l1=f"{scalars['l1']:.4f}")
+            if log is not None:
+                if self.step % self.cfg.log_every == 0 or self.step == 1:
+                    log.write(self.step, scalars)
+                if self.step % self.cfg.sample_every == 0 or self.step == self.cfg.steps:
+                    _save_grid(self.run / "samples" / f"step_{self.step:07d}.png", images)
+                if self.step % self.cfg.save_every == 0 or self.step == self.cfg.steps:
+                    self.save(self.run / "last.pt")
+                    if self.step % self.cfg.save_every == 0:
+                        self.save(self.run / f"step_{self.step:07d}.pt")
+        bar.close()
+        if log is not None:
+            log.close()
+        return self.history
+
+    def train_step(self) -> tuple[dict, tuple]:
+        b = {k: torch.from_numpy(v).to(self.device)
+             for k, v in self.sampler.sample(self.cfg.batch).items()}
+        if self.cfg.truncate and self.net.mode == "flame":
+            b["code"] = _truncate(b["code"], self.net.expr_max)
+        g = self.g_ddp if self.world > 1 else self.g
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+            extra = {}
+            if self.kp is not None:
+                kp_s, rot_s, _ = self.kp(b["source"])
+                kp_d, rot_d, off_d = self.kp(b["driving"])
+                jac = rot_s @ rot_d.transpose(1, 2)
+                out = g(b["source"], kp_s, kp_d, jac)
+                extra["equivariance"] = equivariance(self.kp, b["driving"], kp_d)
+                extra["kp_prior"] = keypoint_prior(self.kp.detector(b["driving"]))
+                extra["offsets"] = off_d.abs().mean()
+            else:
+                out = g(b["source"], b["kp_s"], b["kp_d"], b["jac"], b["code"])
+            recon = self.recon(out.float(), b["driving"])
+            loss = self.cfg.recon_weight * recon + sum(10 * v for v in extra.values())
+            if self.d is not None:
+                real, fake = self.d(b["driving"]), self.d(out)
+                extra["gan_g"] = hinge_g(fake)
+                extra["feature_matching"] = feature_matching(real, fake)
+                loss = loss + self.cfg.gan_weight * extra["gan_g"]
+                loss = loss + self.cfg.fm_weight * extra["feature_matching"]
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        if self.d is not None:
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+                d_loss = hinge_d(self.d(b["driving"]), self.d(out.detach()))
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            extra["gan_d"] = d_loss
+        l1 = (out.detach().float() - b["driving"]).abs().mean()
+        scalars = {"loss": float(loss), "recon": float(recon), "l1": float(l1),
+                   **{k: float(v) for k, v in extra.items()}}
+        return scalars, (b["source"], b["driving"], out.detach().float())
+
+
+def _truncate(code: torch.Tensor, expr_max: int) -> torch.Tensor:
+    """Zero ψ past a random N per sample (the jaw stays): the paper's dropout of late dims."""
+    n = torch.randint(0, expr_max + 1, (code.shape[0], 1), device=code.device)
+    dims = torch.arange(code.shape[1], device=code.device)[None]
+    keep = (dims < n) | (dims >= expr_max)
+    return code * keep
+
+
+def _default_device(rank: int) -> str:
+    if torch.cuda.is_available():
+        return f"cuda:{rank % torch.cuda.device_count()}"
+    return "cpu"
+
+
+def _dist_setup() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+class _Log:
+    """Scalars to log.csv, and to TensorBoard event files when tensorboard is installed."""
+
+    def __init__(self, run: Path):
+        self.path = run / "log.csv"
+        self.file = self.path.open("a", newline="")
+        self.writer = None
+        self.fields: list[str] | None = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(run / "tensorboard"))
+        except (ImportError, ModuleNotFoundError):
+            self.tb = None
+
+    def write(self, step: int, scalars: dict) -> None:
+        if self.writer is None:
+            self.fields = ["step", *scalars]
+            self.writer = csv.DictWriter(self.file, self.fields, extrasaction="ignore")
+            if self.path.stat().st_size == 0:
+                self.writer.writeheader()
+        self.writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in scalars.items()}})
+        self.file.flush()
+        if self.tb is not None:
+            for k, v in scalars.items():
+                self.tb.add_scalar(k, v, step)
+
+    def close(self) -> None:
+        self.file.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+def _save_grid(path: Path, images: tuple) -> None:
+    """Rows of source | driving | output for the first four samples of the batch."""
+    import cv2
+
+    rows = []
+    for i in range(min(4, images[0].shape[0])):
+        row = [t[i].clamp(0, 1).permute(1, 2, 0).cpu().numpy() for t in images]
+        rows.append(np.hstack(row))
+    grid = (np.vstack(rows) * 255).round().astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
