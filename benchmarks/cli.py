@@ -8,6 +8,7 @@ SUBCOMMANDS = {
     "rd": ("benchmarks.rd", "rate-distortion against classical low-delay codecs"),
     "loss": ("benchmarks.loss", "AKD and PSNR against packet loss"),
     "speed": ("benchmarks.speed", "sender and receiver milliseconds per frame"),
+    "generator": ("benchmarks.generator_speed", "neural generator ms/frame and memory per config"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
     "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
     "bitstream": ("benchmarks.bitstream_rate", "motion bytes per frame per K and N"),

@@ -22,7 +22,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--renderer", choices=("meshwarp", "neural"), default="meshwarp",
                    help="meshwarp: CPU, no weights; neural: trained generator (default: "
                    "%(default)s)")
-    p.add_argument("--weights", default=None, help="neural renderer checkpoint")
+    p.add_argument("--checkpoint", "--weights", dest="weights", default=None,
+                   help="neural renderer checkpoint (RUN_DIR/last.pt from facecodec train)")
     p.add_argument("--side-by-side", type=Path, default=None, metavar="ORIGINAL_VIDEO",
                    help="put the original video's face crop left of the reconstruction")
     p.add_argument("--edit", action="append", default=[], metavar="NAME=STRENGTH",

@@ -42,6 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--save-every", type=int, default=d.save_every)
     p.add_argument("--sample-every", type=int, default=d.sample_every)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     p.add_argument("--flame", default=None, help="FLAME file (else the built-in prior)")
     return p.parse_args(argv)
 
@@ -84,6 +85,13 @@ def run(args: argparse.Namespace) -> list[dict]:
     train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
                         gan_weight=0.0 if args.no_gan else TrainConfig().gan_weight,
                         save_every=args.save_every, sample_every=args.sample_every)
+    import os
+
+    import torch
+
+    # codec/__init__ limits BLAS/OpenMP to one thread for the live services; training on a
+    # CPU wants them all.
+    torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     trainer = Trainer(net, train, PairSampler(clips), args.out, model.prior_id, args.device)
     if args.resume:
         trainer.resume(last)

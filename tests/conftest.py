@@ -1,7 +1,9 @@
 import os
 
 # Before anything imports numpy: see codec/__init__.py (BLAS threads across worker threads).
+# torch's OpenMP pool likewise: tests share 2 cores with the services' own threads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path
 

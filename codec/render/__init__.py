@@ -18,13 +18,8 @@ def make_renderer(name: str, model: FlameModel, weights: str | None = None) -> R
 
         return MeshWarpRenderer(model)
     if name == "neural":
-        try:
-            from models.renderer import NeuralRenderer
-        except ImportError:
-            raise RendererUnavailableError(
-                "the neural renderer needs torch and trained weights "
-                '(pip install -e ".[train]", then facecodec train); use --renderer meshwarp'
-            ) from None
+        from codec.render.neural import NeuralRenderer
+
         return NeuralRenderer(model, weights)
     raise ValueError(f"renderer must be one of {RENDERERS}, got {name!r}")
 

@@ -161,8 +161,8 @@ class Trainer:
             self.opt_d.step()
             extra["gan_d"] = d_loss
         l1 = (out.detach().float() - b["driving"]).abs().mean()
-        scalars = {"loss": float(loss), "recon": float(recon), "l1": float(l1),
-                   **{k: float(v) for k, v in extra.items()}}
+        scalars = {"loss": loss.item(), "recon": recon.item(), "l1": l1.item(),
+                   **{k: v.item() for k, v in extra.items()}}
         return scalars, (b["source"], b["driving"], out.detach().float())
 
 
