@@ -29,8 +29,9 @@ FIELDS = ["system", "setting", "clip", "frames", "payload_bytes_per_frame",
           "akd_mouth", "aed", "psnr", "ssim", "detector_misses"]  # fmt: skip
 
 
-def settings(quick: bool, full: bool) -> list[tuple[str, str, dict]]:
-    """(system, setting name, parameters) for every cell of the sweep."""
+def settings(quick: bool, full: bool, checkpoint: str | None = None) -> list[tuple[str, str, dict]]:
+    """(system, setting name, parameters) for every cell of the sweep; with a checkpoint,
+    every facecodec setting again with the neural renderer."""
     if quick:
         fc = [("keypoints", 16, 20, 1.0), ("params", 0, 20, 1.0)]
         kbps = [8, 64]
@@ -50,6 +51,9 @@ def settings(quick: bool, full: bool) -> list[tuple[str, str, dict]]:
         name += f" q×{q:g}" if q != 1.0 else ""
         out.append(("facecodec-meshwarp", name, {"mode": mode, "keypoints": k or 16,
                                                   "expr_dims": n, "precision": q}))
+    if checkpoint:
+        out += [("facecodec-neural", name, {**params, "checkpoint": checkpoint})
+                for _, name, params in list(out)]
     from benchmarks.classical import CODECS
 
     for codec in CODECS:
@@ -67,6 +71,8 @@ def parse(argv):
     p.add_argument("--quick", action="store_true", help="two settings per system")
     p.add_argument("--full", action="store_true", help="the whole K × N × bitrate sweep")
     p.add_argument("--limit", type=int, default=None, help="only the first N clips")
+    p.add_argument("--checkpoint", default=None,
+                   help="also run every facecodec setting with this neural renderer checkpoint")
     return p.parse_args(argv)  # fmt: skip
 
 
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
               '(pip install -e ".[bench]")', file=sys.stderr)  # fmt: skip
     cells_path = args.out / "cells.jsonl"
     done = {(r["system"], r["setting"], r["clip"]) for r in _read_cells(cells_path)}
-    grid = settings(args.quick, args.full)
+    grid = settings(args.quick, args.full, args.checkpoint)
     clips = list_clips(args.videos)[: args.limit]
     with cells_path.open("a") as cells:
         for i, clip in enumerate(tqdm(clips, desc="clips", unit="clip")):
@@ -172,11 +178,14 @@ class SourceClip:
         from codec.decoder import Decoder
         from codec.encoder import Encoder
         from codec.prior.flame_io import load_prior
-        from codec.render.meshwarp import MeshWarpRenderer
+        from codec.render import make_renderer
 
+        params = dict(params)
+        checkpoint = params.pop("checkpoint", None)
         model = load_prior(None)
         config = without_refresh(EncoderConfig(**params))
-        enc, dec = Encoder(model, config, self.fps), Decoder(model, MeshWarpRenderer(model))
+        renderer = make_renderer("neural" if checkpoint else "meshwarp", model, checkpoint)
+        enc, dec = Encoder(model, config, self.fps), Decoder(model, renderer)
         from bitstream import PacketType, packet_type
 
         rng = np.random.default_rng(seed)

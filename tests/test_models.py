@@ -157,3 +157,19 @@ def test_renderer_refuses_what_it_cannot_use(tmp_path):
     save_checkpoint(tmp_path / "b.pt", base, WarpingGenerator(base), model.prior_id)
     with pytest.raises(RendererUnavailableError, match="flame-mode"):
         make_renderer("neural", model, str(tmp_path / "b.pt"))
+
+
+def test_bench_rd_runs_the_neural_renderer_from_a_checkpoint(tmp_path):
+    from benchmarks.rd import SourceClip, settings
+    from codec.prior.flame_io import load_prior
+    from codec.synthetic import SyntheticConfig, make_clip, save_clip
+
+    model = load_prior()
+    save_checkpoint(tmp_path / "g.pt", TINY, WarpingGenerator(TINY), model.prior_id)
+    grid = settings(True, False, str(tmp_path / "g.pt"))
+    neural = [s for s in grid if s[0] == "facecodec-neural"]
+    assert len(neural) == len([s for s in grid if s[0] == "facecodec-meshwarp"]) == 2
+    save_clip(make_clip(model, SyntheticConfig(seconds=0.2)), tmp_path / "s.mp4", 25.0)
+    source = SourceClip(tmp_path / "s.mp4", 5, None)
+    images, payload, reference = source.facecodec(neural[0][2])
+    assert images.shape == (5, 256, 256, 3) and payload > 0 and reference > 0
