@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, PriorFileError, CheckpointError, ValueError) as exc:
         print(f"facecodec train: {exc}", file=sys.stderr)
         return 2
-    if history:
+    if history and os.environ.get("RANK", "0") == "0":
         print(f"trained to step {args.steps}: l1 {history[0]['l1']:.4f} -> "
               f"{history[-1]['l1']:.4f}; checkpoint {args.out / 'last.pt'}")
     return 0
@@ -85,8 +86,6 @@ def run(args: argparse.Namespace) -> list[dict]:
     train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
                         gan_weight=0.0 if args.no_gan else TrainConfig().gan_weight,
                         save_every=args.save_every, sample_every=args.sample_every)
-    import os
-
     import torch
 
     # codec/__init__ limits BLAS/OpenMP to one thread for the live services; training on a

@@ -9,6 +9,7 @@ of the same clip.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,10 @@ def prepare_clip(model, video: Path, config: NetConfig, cache: Path, frames: int
     clip = _encode(model, video, config, frames, stride)
     if clip is not None:
         cache.mkdir(parents=True, exist_ok=True)
-        np.savez(path, crops=clip.crops, keypoints=clip.keypoints, rotation=clip.rotation,
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")  # torchrun ranks race here
+        np.savez(tmp, crops=clip.crops, keypoints=clip.keypoints, rotation=clip.rotation,
                  scale=clip.scale, code=clip.code)
+        tmp.replace(path)
     return clip
 
 

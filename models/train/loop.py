@@ -67,9 +67,14 @@ class Trainer:
         self.recon = ReconstructionLoss(train.vgg).to(self.device)
         self.step = 0
         self.amp = self.device.type == "cuda"
-        if self.world > 1:
-            self.g_ddp = DistributedDataParallel(self.g, [self.device] if self.amp else None)
+        self.g_run, self.d_run = self._wrap(self.g), self._wrap(self.d)
         self.history: list[dict] = []
+
+    def _wrap(self, module):
+        """Under torchrun, DDP averages the gradients across processes."""
+        if module is None or self.world == 1:
+            return module
+        return DistributedDataParallel(module, [self.device] if self.amp else None)
 
     # -- checkpoints -------------------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -129,7 +134,7 @@ class Trainer:
              for k, v in self.sampler.sample(self.cfg.batch).items()}
         if self.cfg.truncate and self.net.mode == "flame":
             b["code"] = _truncate(b["code"], self.net.expr_max)
-        g = self.g_ddp if self.world > 1 else self.g
+        g = self.g_run
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
             extra = {}
             if self.kp is not None:
@@ -145,7 +150,7 @@ class Trainer:
             recon = self.recon(out.float(), b["driving"])
             loss = self.cfg.recon_weight * recon + sum(10 * v for v in extra.values())
             if self.d is not None:
-                real, fake = self.d(b["driving"]), self.d(out)
+                real, fake = self.d_run(b["driving"]), self.d_run(out)
                 extra["gan_g"] = hinge_g(fake)
                 extra["feature_matching"] = feature_matching(real, fake)
                 loss = loss + self.cfg.gan_weight * extra["gan_g"]
@@ -155,7 +160,7 @@ class Trainer:
         self.opt_g.step()
         if self.d is not None:
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                d_loss = hinge_d(self.d(b["driving"]), self.d(out.detach()))
+                d_loss = hinge_d(self.d_run(b["driving"]), self.d_run(out.detach()))
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             self.opt_d.step()
