@@ -49,6 +49,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print('facecodec train: needs torch; pip install -e ".[train]"', file=sys.stderr)
+        return 2
     from codec.prior.safe_pickle import PriorFileError
     from models.checkpoint import CheckpointError
 
