@@ -119,3 +119,45 @@ def test_receiver_leaving_and_sender_restarting(model):
 def _landmark_error(model, a, b) -> float:
     la, lb = landmarks_in_crop(model, a.params), landmarks_in_crop(model, b.params)
     return float(np.linalg.norm(la - lb, axis=1).mean())
+
+
+def test_sender_waits_for_the_next_receiver(model):
+    """The receiver leaves mid-call: the sender says so, waits, and serves the next one."""
+
+    async def scenario():
+        from receiver.service import Receiver
+        from receiver.web import BackgroundServer
+        from sender.service import Sender
+        from signaling.app import create_app
+        from signaling.client import SignalingClient, create_room
+        from signaling.config import SignalingConfig
+
+        server = BackgroundServer(create_app(SignalingConfig(secret=b"k" * 32)))
+        base = f"http://127.0.0.1:{await server.start()}"
+        room = await asyncio.to_thread(create_room, base)
+        said: list[str] = []
+        sender = Sender(model, SyntheticSource(model), SenderConfig(max_frames=90),
+                        SignalingClient(base, room["room"], room["sender_token"]),
+                        say=said.append)
+        sending = asyncio.create_task(sender.run())
+        rendered = []
+        for _ in range(2):
+            receiver = Receiver(model, MeshWarpRenderer(model), ReceiverConfig(),
+                                SignalingClient(base, room["room"], room["receiver_token"]),
+                                say=lambda _m: None)
+            receiving = asyncio.create_task(receiver.run())
+            while receiver.stats.frames_rendered < 15:
+                await asyncio.sleep(0.05)
+            receiver.stop()
+            await receiving
+            rendered.append(receiver.stats.frames_rendered)
+            await asyncio.sleep(0.5)
+        sender.stop()
+        summary = await sending
+        await server.stop()
+        return rendered, said, summary
+
+    rendered, said, summary = asyncio.run(scenario())
+    assert min(rendered) >= 15
+    assert any("waiting for a receiver" in m for m in said)
+    assert summary["references"] >= 2  # each receiver got a stream of its own
