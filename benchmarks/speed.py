@@ -1,9 +1,10 @@
 """`facecodec bench speed`: where the milliseconds go, sender and receiver, per frame.
 
 Sender: MediaPipe landmarks (with crop tracking), prior fit, motion quantization + packing.
-Receiver: packet parsing + motion decode, and render per renderer. Medians with the 10th and
-90th percentiles, one process, the machine named. End-to-end latency through real data
-channels needs the live services (`facecodec demo`).
+Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
+neural one, on CUDA when present). Then the loopback call through real data channels
+(`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the
+10th and 90th percentiles (latency: median and 95th), one process, the machine named.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--video", type=Path, default=DEFAULT_VIDEOS / "dagan_driving.mp4")
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--checkpoint", default=None, help="also time the neural renderer")
+    p.add_argument("--no-live", action="store_true", help="skip the loopback call")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)  # fmt: skip
     import cv2
 
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     codec = MotionCodec(model, hello)
     track, fitter, renderer = FaceTrack(), FaceFitter(model), MeshWarpRenderer(model)
     t = {k: [] for k in ("landmarks", "fit", "encode", "decode", "render_meshwarp")}
-    ref = None
+    ref, states, ref_crop = None, [], None
     for frame in read_frames(args.video, max_frames=args.frames):
         t0 = time.perf_counter()
         face = track(frame)
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if ref is None:
             ref = reference_params(to_wire(params), 256)
             renderer.set_reference(face.crop, ref)
+            ref_crop = face.crop
         motion, _ = codec.encode(params, ref, 0, len(t["fit"]))
         data = encode_packet(motion, hello)
         t3 = time.perf_counter()
@@ -63,10 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         t4 = time.perf_counter()
         renderer.render(state)
         t5 = time.perf_counter()
+        states.append(state)
         for key, a, b in (("landmarks", t0, t1), ("fit", t1, t2), ("encode", t2, t3),
                           ("decode", t3, t4), ("render_meshwarp", t4, t5)):  # fmt: skip
             t[key].append((b - a) * 1000)
     track.close()
+    if args.checkpoint and states:
+        t["render_neural"] = _time_neural(model, args.checkpoint, ref_crop, ref, states)
     stats = {k: {"median_ms": float(np.median(v)), "p10_ms": float(np.percentile(v, 10)),
                  "p90_ms": float(np.percentile(v, 90))} for k, v in t.items() if v}  # fmt: skip
     print(f"{args.video.name}, {len(t['fit'])} frames; {platform.machine()} "
@@ -75,9 +82,30 @@ def main(argv: list[str] | None = None) -> int:
     print("| stage | median ms | p10 ms | p90 ms |\n|---|---|---|---|")
     for k, s in stats.items():
         print(f"| {k} | {s['median_ms']:.2f} | {s['p10_ms']:.2f} | {s['p90_ms']:.2f} |")
+    if not args.no_live:
+        from benchmarks.live import run_one
+
+        live = run_one(args.video, args.frames, 1, 0.0)
+        stats["loopback_latency"] = {"median_ms": live["latency_ms_p50"],
+                                     "p95_ms": live["latency_ms_p95"]}
+        print(f"| loopback latency, capture to render | {live['latency_ms_p50']:.2f} | | "
+              f"p95 {live['latency_ms_p95']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(stats, indent=1) + "\n")
     return 0
+
+
+def _time_neural(model, checkpoint, crop, ref, states) -> list[float]:
+    from codec.render.neural import NeuralRenderer
+
+    neural = NeuralRenderer(model, checkpoint)
+    neural.set_reference(crop, ref)
+    times = []
+    for state in states:
+        t = time.perf_counter()
+        neural.render(state)
+        times.append((time.perf_counter() - t) * 1000)
+    return times[3:] or times  # the first calls warm up
 
 
 if __name__ == "__main__":
