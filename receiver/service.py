@@ -106,7 +106,12 @@ class Receiver:
                 link.arrived.clear()
                 await link.arrived.wait()
                 continue
-            packet = await loop.run_in_executor(self.pool, self._handle, decoder, data)
+            try:
+                packet = await loop.run_in_executor(self.pool, self._handle, decoder, data)
+            except Exception as exc:  # a packet the decoder let through must not stop the call
+                self.stats.bad_packets += 1
+                log.warning("could not render a packet: %s", exc)
+                continue
             if isinstance(packet, Bye):
                 self.say(f"the sender ended the stream: {packet.reason}")
                 if self.until_bye:  # Motion still in flight on the other channel gets 0.5 s
