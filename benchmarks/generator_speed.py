@@ -19,6 +19,8 @@ from pathlib import Path
 
 
 def measure(name: str, device: str, runs: int) -> dict:
+    import os
+
     import numpy as np
     import torch
 
@@ -28,6 +30,8 @@ def measure(name: str, device: str, runs: int) -> dict:
     c = CONFIGS[name]
     dev = torch.device(device)
     cuda = dev.type == "cuda"
+    if not cuda:  # the codec limits OpenMP to one thread for its services; use every core
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
     net = WarpingGenerator(c).eval().to(dev)
     if cuda:
         net = net.to(memory_format=torch.channels_last)
