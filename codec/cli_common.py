@@ -62,3 +62,18 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ice-server", action="append", default=[], metavar="URL",
                    help="STUN/TURN server, repeatable: stun:HOST:PORT or "
                    "turn:USER:PASS@HOST:PORT (default: none, fine on one host or LAN)")
+
+
+def run_live(prog: str, coro, errors: tuple) -> tuple[int, dict | None]:
+    """Run a live command's coroutine: (0, its summary), or a user-caused error as one line
+    (exit 2), or Ctrl-C (exit 130) with no traceback."""
+    import asyncio
+    import sys
+
+    try:
+        return 0, asyncio.run(coro)
+    except errors as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2, None
+    except KeyboardInterrupt:
+        return 130, None

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from codec.cli_common import add_live_options, add_prior_and_json, report
+from codec.cli_common import add_live_options, add_prior_and_json, report, run_live
 
 
 def add_render_options(p: argparse.ArgumentParser) -> None:
@@ -57,13 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     errors = (PriorFileError, RendererUnavailableError, ControlError, SinkError,
               SignalingError, OSError)
-    try:
-        summary = asyncio.run(run(args))
-    except errors as exc:
-        print(f"facecodec receive: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    code, summary = run_live("facecodec receive", run(args), errors)
+    if summary is None:
+        return code
     report(summary, args.json)
     return 0
 

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.cli_common import add_encoder_options, add_prior_and_json, encoder_config, report
+from codec.cli_common import (
+    add_encoder_options,
+    add_prior_and_json,
+    encoder_config,
+    report,
+    run_live,
+)
 from receiver.cli import add_render_options
 
 
@@ -60,13 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     errors = (CaptureError, PriorFileError, RendererUnavailableError, ControlError,
               SignalingError, OSError)
-    try:
-        summary = asyncio.run(run(args))
-    except errors as exc:
-        print(f"facecodec demo: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    code, summary = run_live("facecodec demo", run(args), errors)
+    if summary is None:
+        return code
     report(summary, args.json)
     return 0 if summary["frames_rendered"] else 1
 

@@ -13,6 +13,7 @@ from codec.cli_common import (
     add_prior_and_json,
     encoder_config,
     report,
+    run_live,
 )
 
 
@@ -63,13 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     from signaling.client import SignalingError
 
     args = parse(sys.argv[1:] if argv is None else argv)
-    try:
-        summary = asyncio.run(run(args))
-    except (CaptureError, PriorFileError, SignalingError, ValueError, OSError) as exc:
-        print(f"facecodec send: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    errors = (CaptureError, PriorFileError, SignalingError, ValueError, OSError)
+    code, summary = run_live("facecodec send", run(args), errors)
+    if summary is None:
+        return code
     report(summary, args.json)
     return 0
 
