@@ -24,6 +24,7 @@ from codec.cli_common import (
     run_live,
 )
 from receiver.cli import add_render_options
+from sender.cli import add_sending_options
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -41,19 +42,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=None,
                    help="stop after N frames (default: the whole video, or until Ctrl-C)")
     p.add_argument("--out", type=Path, default=None, help="side-by-side video: input | received")
-    p.add_argument("--frames-per-message", type=int, default=1, choices=range(1, 17),
-                   metavar="1..16", help="Motion packets per message (default: %(default)s)")
-    p.add_argument("--simulate-loss", type=float, default=0.0, metavar="P",
-                   help="drop this share of motion messages (default: 0)")
+    add_sending_options(p)
     p.add_argument("--http", type=int, default=None, metavar="PORT",
                    help="also serve the receiver's web page on this port (0: any free port)")
     add_render_options(p)
     add_encoder_options(p)
     add_prior_and_json(p)
-    args = p.parse_args(argv)
-    if not 0 <= args.simulate_loss < 1:
-        p.error("--simulate-loss must be in [0, 1)")
-    return args
+    return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

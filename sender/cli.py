@@ -31,11 +31,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     src.add_argument("--synthetic", action="store_true", help="the built-in synthetic head")
     p.add_argument("--loop", action="store_true", help="loop the --video file")
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
-    p.add_argument("--frames-per-message", type=int, default=1, choices=range(1, 17),
-                   metavar="1..16", help="Motion packets per data-channel message: fewer "
-                   "messages, less overhead, more latency (default: %(default)s)")
-    p.add_argument("--simulate-loss", type=float, default=0.0, metavar="P",
-                   help="drop this share of motion messages, for testing (default: 0)")
+    add_sending_options(p)
     p.add_argument("--api-key", default=None, help="bearer key when creating a room")
     add_live_options(p)
     add_encoder_options(p)
@@ -43,9 +39,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if (args.room is None) != (args.token is None):
         p.error("give both --room and --token, or neither (to create a room)")
-    if not 0 <= args.simulate_loss < 1:
-        p.error("--simulate-loss must be in [0, 1)")
     return args
+
+
+def add_sending_options(p: argparse.ArgumentParser) -> None:
+    """How motion leaves the sender; shared by `send` and `demo`."""
+    p.add_argument("--frames-per-message", type=int, default=1, choices=range(1, 17),
+                   metavar="1..16", help="Motion packets per data-channel message: fewer "
+                   "messages, less overhead, more latency (default: %(default)s)")
+    p.add_argument("--simulate-loss", type=_share, default=0.0, metavar="P",
+                   help="drop this share of motion messages, for testing (default: 0)")
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError("must be in [0, 1)")
+    return value
 
 
 def open_source(args, model):
