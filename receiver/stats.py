@@ -23,14 +23,14 @@ class ReceiverStats:
     render_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     first_render: float | None = None
     last_render: float | None = None
-    _window: deque = field(default_factory=lambda: deque(maxlen=600))  # (t, payload, wire)
+    _window: deque = field(default_factory=lambda: deque(maxlen=600))  # (t, packets, payload, wire)
 
     def message(self, payload: int, packets: int) -> None:
         self.messages += 1
         self.frames_received += packets
         self.payload_bytes += payload
         self.wire_bytes += payload + TRANSPORT_OVERHEAD
-        self._window.append((time.monotonic(), payload, payload + TRANSPORT_OVERHEAD))
+        self._window.append((time.monotonic(), packets, payload, payload + TRANSPORT_OVERHEAD))
 
     def rendered(self, render_ms: float, latency_ms: float | None) -> None:
         now = time.monotonic()
@@ -46,9 +46,9 @@ class ReceiverStats:
         now = time.monotonic()
         recent = [w for w in self._window if now - w[0] <= 1.0]
         return {
-            "fps": len(recent),  # one Motion per frame; bundles counted by message
-            "payload_kbps": round(sum(w[1] for w in recent) * 8 / 1000, 2),
-            "wire_kbps": round(sum(w[2] for w in recent) * 8 / 1000, 2),
+            "fps": sum(w[1] for w in recent),  # one Motion packet per frame
+            "payload_kbps": round(sum(w[2] for w in recent) * 8 / 1000, 2),
+            "wire_kbps": round(sum(w[3] for w in recent) * 8 / 1000, 2),
             "latency_ms_p50": _median(self.latency_ms),
             "frames_rendered": self.frames_rendered,
         }
