@@ -106,10 +106,11 @@ async def run(args: argparse.Namespace) -> dict:
 
 async def loopback_call(model, source, sender_config, receiver_config, renderer, edit=None,
                         sinks=(), on_frame=None, say=print, http_port: int | None = None,
-                        on_page=None) -> dict:
+                        on_page=None, stop: asyncio.Event | None = None) -> dict:
     """Signaling server, receiver and sender on 127.0.0.1 until the source or `max_frames`
-    ends; returns the sender's and the receiver's figures in one dict. With `http_port`
-    the receiver's page is served too (`on_page(port)` is called once it listens)."""
+    ends, or `stop` is set; returns the sender's and the receiver's figures in one dict.
+    With `http_port` the receiver's page is served too (`on_page(port)` is called once it
+    listens)."""
     from receiver.service import Receiver
     from receiver.web import BackgroundServer
     from sender.service import Sender
@@ -135,16 +136,24 @@ async def loopback_call(model, source, sender_config, receiver_config, renderer,
         )  # fmt: skip
         page = await _page(receiver, http_port, say, on_page) if http_port is not None else None
         receiving = asyncio.create_task(receiver.run())
+        stopping = asyncio.create_task(_stop_when(stop, sender)) if stop else None
         try:
             sent = await sender.run()
             received = await asyncio.wait_for(receiving, 15)
         finally:
             receiving.cancel()
+            if stopping is not None:
+                stopping.cancel()
             if page is not None:
                 await page.stop()
     finally:
         await server.stop()
     return {"source": source.name, **sent, **received}
+
+
+async def _stop_when(event: asyncio.Event, sender) -> None:
+    await event.wait()
+    sender.stop()
 
 
 async def _page(receiver, port: int, say, on_page):

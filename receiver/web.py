@@ -27,12 +27,13 @@ img { width:384px; height:384px; background:#333; image-rendering:auto; display:
 <div id="stats">waiting for the sender</div>
 <script>
 const img = document.getElementById("video"), stats = document.getElementById("stats");
+let shown = 0;  // pictures drawn so far, as data-frames on the image
 async function frame() {
   try {
     const r = await fetch("frame.jpg?t=" + Date.now(), {cache: "no-store"});
     if (r.status === 200) {
       const url = URL.createObjectURL(await r.blob());
-      img.onload = () => URL.revokeObjectURL(url);
+      img.onload = () => { URL.revokeObjectURL(url); img.dataset.frames = ++shown; };
       img.src = url;
     }
   } catch (e) {}

@@ -16,6 +16,7 @@ from receiver.demo import loopback_call
 from receiver.sinks import FileSink
 from sender.capture import FileSource, SyntheticSource
 from sender.config import SenderConfig
+from tests.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +104,10 @@ def test_receiver_leaving_and_sender_restarting(model):
             sender = Sender(model, SyntheticSource(model), SenderConfig(max_frames=40),
                             SignalingClient(base, room["room"], room["sender_token"]),
                             say=said.append)
+            before = receiver.stats.frames_rendered
             await sender.run()
-            await asyncio.sleep(0.8)
+            await until(lambda b=before: receiver.stats.frames_rendered - b >= 36, 60,
+                        "the receiver to render the stream")
             counts.append(receiver.stats.frames_rendered)
         receiver.stop()
         await receiving
@@ -146,12 +149,13 @@ def test_sender_waits_for_the_next_receiver(model):
                                 SignalingClient(base, room["room"], room["receiver_token"]),
                                 say=lambda _m: None)
             receiving = asyncio.create_task(receiver.run())
-            while receiver.stats.frames_rendered < 15:
-                await asyncio.sleep(0.05)
+            await until(lambda r=receiver: r.stats.frames_rendered >= 15, 60, "15 frames")
+            waiting = sum("waiting for a receiver" in m for m in said)
             receiver.stop()
             await receiving
             rendered.append(receiver.stats.frames_rendered)
-            await asyncio.sleep(0.5)
+            await until(lambda w=waiting: sum("waiting for a receiver" in m for m in said) > w,
+                        60, "the sender to notice the receiver left")
         sender.stop()
         summary = await sending
         await server.stop()
