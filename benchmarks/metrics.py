@@ -32,18 +32,29 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(s.mean())
 
 
+def _dlib_models_folder():
+    """face_recognition_models' data folder, found without importing the package (its
+    __init__ needs pkg_resources, which new setuptools no longer ship)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("face_recognition_models is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
 class DlibLandmarks:
     """dlib's HOG face detector + 68-point predictor; None when dlib is not installed."""
 
     def __init__(self):
         import dlib
-        import face_recognition_models
 
+        models = _dlib_models_folder()
         self.detector = dlib.get_frontal_face_detector()
-        model_file = face_recognition_models.pose_predictor_model_location()
-        self.predictor = dlib.shape_predictor(model_file)
-        embed_file = face_recognition_models.face_recognition_model_location()
-        self.embedder = dlib.face_recognition_model_v1(embed_file)
+        self.predictor = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
+        self.embedder = dlib.face_recognition_model_v1(
+            str(models / "dlib_face_recognition_resnet_model_v1.dat"))
         self._dlib = dlib
 
     @classmethod

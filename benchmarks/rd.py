@@ -24,8 +24,8 @@ DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" 
 REENACT = "facecodec-meshwarp-reenact"
 PRECISIONS = (0.5, 1.0, 2.0)  # quantizer step multipliers (EncoderConfig.precision)
 AED_STRIDE = 5  # the face embedding costs ~50 ms, so AED is scored on every 5th frame
-FIELDS = ["system", "setting", "clip", "frames", "payload_bytes_per_frame",
-          "wire_bytes_per_frame", "total_bytes_per_frame", "reference_bytes", "akd",
+FIELDS = ["system", "setting", "clip", "frames", "fps", "payload_bytes_per_frame",
+          "wire_bytes_per_frame", "total_bytes_per_frame", "total_kbps", "reference_bytes", "akd",
           "akd_mouth", "aed", "psnr", "ssim", "detector_misses"]  # fmt: skip
 
 
@@ -65,12 +65,21 @@ def parse(argv):
     p = argparse.ArgumentParser(prog="facecodec bench rd", description=__doc__.split("\n")[0])
     p.add_argument("--videos", type=Path, default=DEFAULT_VIDEOS,
                    help="folder of face videos (default: %(default)s)")
-    p.add_argument("--frames", type=int, default=50, help="frames per clip (default: 50)")
+    p.add_argument("--frames", type=int, default=250,
+                   help="frames per clip, or the whole clip where shorter (default: 250, "
+                   "10 s at 25 fps as in JVET's generative face video tests)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/rd"),
                    help="output folder (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="two settings per system")
     p.add_argument("--full", action="store_true", help="the whole K × N × bitrate sweep")
     p.add_argument("--limit", type=int, default=None, help="only the first N clips")
+    p.add_argument("--held-out", action="store_true",
+                   help="only the prior's held-out validation clips (never trained on)")
+    p.add_argument("--only", nargs="+", default=None, metavar="SETTING",
+                   help='only these settings, e.g. --only "params N=20" "keypoints K=16 N=50"')
+    p.add_argument("--systems", nargs="+", default=None, metavar="SYSTEM",
+                   help="only these systems, e.g. facecodec-meshwarp facecodec-neural x264")
+    p.add_argument("--no-reenact", action="store_true", help="skip the cross-identity cells")
     p.add_argument("--checkpoint", default=None,
                    help="also run every facecodec setting with this neural renderer checkpoint")
     return p.parse_args(argv)  # fmt: skip
@@ -93,17 +102,26 @@ def main(argv: list[str] | None = None) -> int:
               '(pip install -e ".[bench]")', file=sys.stderr)  # fmt: skip
     cells_path = args.out / "cells.jsonl"
     done = {(r["system"], r["setting"], r["clip"]) for r in _read_cells(cells_path)}
-    grid = settings(args.quick, args.full, args.checkpoint)
-    clips = list_clips(args.videos)[: args.limit]
+    grid = [g for g in settings(args.quick, args.full, args.checkpoint)
+            if (args.only is None or g[1] in args.only)
+            and (args.systems is None or g[0] in args.systems)]
+    clips = list_clips(args.videos)
+    if args.held_out:
+        from codec.prior.flame_io import load_prior
+
+        held = set(load_prior().meta.get("held_out_clips", []))
+        clips = [c for c in clips if c.name in held]
+    clips = clips[: args.limit]
+    reenact = not args.no_reenact and len(clips) > 1
     with cells_path.open("a") as cells:
         for i, clip in enumerate(tqdm(clips, desc="clips", unit="clip")):
             other = clips[(i + 1) % len(clips)]
             cross = (REENACT, "K=16 N=20, reference = next clip's first frame", clip.name)
             todo = [s for s in grid if (s[0], s[1], clip.name) not in done]
-            if not todo and (cross in done or len(clips) < 2):
+            if not todo and (cross in done or not reenact):
                 continue
             source = SourceClip(clip.path, args.frames, judge)
-            if cross not in done and len(clips) > 1:
+            if cross not in done and reenact:
                 record = {"system": REENACT, "setting": cross[1], "clip": clip.name,
                           "reference_clip": other.name}  # fmt: skip
                 record |= source.reenact(SourceClip(other.path, 1, judge))
@@ -167,8 +185,10 @@ class SourceClip:
             wire = (rtp_wire_bytes(coded.packet_bytes[1:])) / max(n - 1, 1)
         n = len(self.crops)
         scores = self.score(images)
-        return {"frames": n, "payload_bytes_per_frame": payload, "wire_bytes_per_frame": wire,
-                "total_bytes_per_frame": payload + reference / n, "reference_bytes": reference,
+        total = payload + reference / n
+        return {"frames": n, "fps": self.fps, "payload_bytes_per_frame": payload,
+                "wire_bytes_per_frame": wire, "total_bytes_per_frame": total,
+                "total_kbps": total * 8 * self.fps / 1000, "reference_bytes": reference,
                 **scores}  # fmt: skip
 
     def facecodec(self, params: dict, loss: float = 0.0, seed: int = 0):
@@ -316,8 +336,8 @@ def summarize(records: list[dict]) -> str:
     for r in records:
         groups.setdefault((r["system"], r["setting"]), []).append(r)
     lines = ["| system | setting | clips | payload B/frame | wire B/frame | total B/frame | "
-             "AKD px | AKD-M px | AED | PSNR dB | SSIM | detector misses |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "total kbps | AKD px | AKD-M px | AED | PSNR dB | SSIM | detector misses |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
 
     def f(v, fmt="{:.2f}"):
         return "-" if v is None else fmt.format(v)
@@ -327,7 +347,8 @@ def summarize(records: list[dict]) -> str:
         lines.append(
             f"| {system} | {setting} | {len(rows)} | {f(_mean(rows, 'payload_bytes_per_frame'), '{:.1f}')} | "  # noqa: E501
             f"{f(_mean(rows, 'wire_bytes_per_frame'), '{:.1f}')} | "
-            f"{f(_mean(rows, 'total_bytes_per_frame'), '{:.1f}')} | {f(_mean(rows, 'akd'))} | "
+            f"{f(_mean(rows, 'total_bytes_per_frame'), '{:.1f}')} | "
+            f"{f(_mean(rows, 'total_kbps'))} | {f(_mean(rows, 'akd'))} | "
             f"{f(_mean(rows, 'akd_mouth'))} | {f(_mean(rows, 'aed'), '{:.3f}')} | "
             f"{f(_mean(rows, 'psnr'))} | {f(_mean(rows, 'ssim'), '{:.3f}')} | {misses} |"
         )

@@ -14,14 +14,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     from models.train.loop import TrainConfig
 
     d = TrainConfig()
-    configs = "; ".join(f"{n} ({c.size}², K={c.keypoints})" for n, c in CONFIGS.items())
+    configs = "; ".join(f"{n} ({c.size}², {c.generator})" for n, c in CONFIGS.items())
     p = argparse.ArgumentParser(
         prog="facecodec train",
-        description="Train the FLAME-keypoint warping generator (or the face-vid2vid "
-        f"baseline) on face videos. Configs: {configs}. Single process on CPU or one GPU; "
-        "several GPUs: torchrun --nproc-per-node=G -m models --config ...",
+        description="Train the warping generator on face videos: mesh-guided (mesh-cpu, "
+        "mesh-gpu: starts as the mesh warp, the one our compute can train), or face-vid2vid's "
+        "with FLAME keypoints, or its learned-keypoint baseline. The prior's held-out "
+        f"validation clips are skipped. Configs: {configs}. Single process on CPU or one "
+        "GPU; several GPUs: torchrun --nproc-per-node=G -m models --config ...",
     )
-    p.add_argument("--config", choices=CONFIGS, default="small-256", help="network size")
+    p.add_argument("--config", choices=CONFIGS, default="mesh-cpu",
+                   help="network (default: %(default)s)")
     p.add_argument("--mode", choices=MODES, default="flame",
                    help="flame: FLAME keypoints + expression (the paper); baseline: learned "
                    "keypoints, no expression (default: %(default)s)")
@@ -36,7 +39,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="torchvision VGG-19 state dict for the perceptual loss (never "
                    "downloaded); without it: multi-scale L1 + SSIM")
     p.add_argument("--no-gan", action="store_true", help="train without the discriminator")
+    p.add_argument("--region-weight", type=float, default=d.region_weight,
+                   help="mesh-guided: extra L1 weight on mouth and eyes (default: %(default)s)")
     p.add_argument("--clips", type=int, default=None, help="use the first N videos only")
+    p.add_argument("--include-held-out", action="store_true",
+                   help="also train on the clips the prior held out for validation "
+                   "(by default they are skipped)")
     p.add_argument("--frames-per-clip", type=int, default=200)
     p.add_argument("--stride", type=int, default=2, help="take every n-th frame")
     p.add_argument("--cache", type=Path, default=None, help="prepared data (default: OUT/data)")
@@ -76,13 +84,22 @@ def run(args: argparse.Namespace) -> list[dict]:
     from models.config import get_config
     from models.train.data import PairSampler, list_videos, prepare_clip
     from models.train.loop import TrainConfig, Trainer
+    from models.train.mesh_data import MeshPairSampler, held_out, prepare_param_clip
 
     net = get_config(args.config, args.mode, args.keypoints)
     model = load_prior(args.flame)
-    videos = list_videos(args.data)[: args.clips]
+    videos = list_videos(args.data)
+    if not args.include_held_out:
+        videos = [v for v in videos if v.stem not in held_out(model)]
+    videos = videos[: args.clips]
     cache = args.cache or args.out / "data"
-    clips = [c for v in tqdm(videos, desc="preparing clips", unit="clip")
-             if (c := prepare_clip(model, v, net, cache, args.frames_per_clip, args.stride))]
+    if net.generator == "mesh":
+        prepare = lambda v: prepare_param_clip(model, v, net.expr_max, cache,  # noqa: E731
+                                               args.frames_per_clip, args.stride)
+    else:
+        prepare = lambda v: prepare_clip(model, v, net, cache,  # noqa: E731
+                                         args.frames_per_clip, args.stride)
+    clips = [c for v in tqdm(videos, desc="preparing clips", unit="clip") if (c := prepare(v))]
     if not clips:
         raise ValueError(f"{args.data}: no clip with a face in it")
     last = args.out / "last.pt"
@@ -90,13 +107,16 @@ def run(args: argparse.Namespace) -> list[dict]:
         raise ValueError(f"{last} exists: pass --resume to continue, or another --out")
     train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
                         gan_weight=0.0 if args.no_gan else TrainConfig().gan_weight,
+                        region_weight=args.region_weight,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch
 
     # codec/__init__ limits BLAS/OpenMP to one thread for the live services; training on a
     # CPU wants them all.
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
-    trainer = Trainer(net, train, PairSampler(clips), args.out, model.prior_id, args.device)
+    sampler = (MeshPairSampler(model, clips, net.expr_max) if net.generator == "mesh"
+               else PairSampler(clips))
+    trainer = Trainer(net, train, sampler, args.out, model.prior_id, args.device)
     if args.resume:
         trainer.resume(last)
     return trainer.fit()

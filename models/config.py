@@ -2,7 +2,8 @@
 
 `paper-256` is face-vid2vid's published generator (the paper builds on it); `small-256`
 halves the widths and the 3D depth work so it renders in real time on one GPU; `tiny-64` is
-small enough to train on a CPU in tests.
+small enough to train on a CPU in tests. `mesh-cpu` and `mesh-gpu` are the mesh-guided
+generator (`models/mesh_guided.py`), the one our compute can train.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 MODES = ("flame", "baseline")
+GENERATORS = ("volume", "mesh")
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,20 @@ class NetConfig:
     spade_channels: int = 256
     spade_blocks: int = 8
     kp_sigma: float = 0.1  # heatmap width in normalized units
+    generator: str = "volume"  # volume: face-vid2vid's; mesh: mesh-guided (mesh_guided.py)
+    mesh_factor: int = 4  # the mesh-guided core runs at size / mesh_factor
+    mesh_width: int = 64
+    mesh_blocks: int = 4
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}")
+        if self.generator == "mesh" and self.mode != "flame":
+            raise ValueError("the mesh-guided generator is driven by FLAME (mode flame)")
+        if self.mesh_factor < 1 or self.mesh_factor & (self.mesh_factor - 1):
+            raise ValueError("mesh_factor must be a power of two")
         if self.size % (2**self.down_blocks) or (self.size >> self.down_blocks) % (
             2**self.motion_blocks
         ):
@@ -65,6 +77,12 @@ CONFIGS: dict[str, NetConfig] = {
         volume_resblocks=3, motion_block=16, motion_max=256, motion_blocks=4,
         spade_channels=128,
     ),
+    # Mesh-guided: the CPU size trains on 2 cores in hours and renders in tens of ms; the
+    # GPU size works at half resolution with twice the width and blocks.
+    "mesh-cpu": NetConfig("mesh-cpu", generator="mesh", mesh_factor=4, mesh_width=48,
+                          mesh_blocks=3),
+    "mesh-gpu": NetConfig("mesh-gpu", generator="mesh", mesh_factor=2, mesh_width=96,
+                          mesh_blocks=6),
     "tiny-64": NetConfig(
         "tiny-64", size=64, block=16, max_features=64, volume_channels=8, volume_depth=4,
         volume_resblocks=1, motion_block=8, motion_max=32, motion_blocks=2, motion_compress=2,

@@ -52,3 +52,12 @@ class WarpingGenerator(nn.Module):
         for block in self.blocks:
             x = block(x, cond)
         return torch.sigmoid(self.rgb(self.up(x)))
+
+
+def build_generator(c: NetConfig) -> nn.Module:
+    """The network a config names: face-vid2vid's volume generator or the mesh-guided one."""
+    if c.generator == "mesh":
+        from models.mesh_guided import MeshGuidedGenerator
+
+        return MeshGuidedGenerator(c)
+    return WarpingGenerator(c)

@@ -112,7 +112,7 @@ class Page:
             f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
             ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()"
         )
-        return tuple(int(round(v)) for v in box)
+        return tuple(round(v) for v in box)
 
 
 def _get_json(url: str):

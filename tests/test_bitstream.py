@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.mutations import mutations, random_motion, sample_hello, sample_packets
-from bitstream.limits import MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
 from bitstream import (
     VERSION,
     BitstreamError,
@@ -31,7 +30,7 @@ from bitstream import (
     encode_packet,
     read_packets,
 )
-from bitstream.limits import MAX_DECOMPRESSED_BYTES
+from bitstream.limits import MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
 
 GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"
 

@@ -147,12 +147,16 @@ def test_tiny_trains_on_two_dev_clips_and_renders(dev_dir, tmp_path):
 
 
 def test_renderer_refuses_what_it_cannot_use(tmp_path):
+    import codec.render.neural as neural
     from codec.prior.flame_io import load_prior
     from codec.render import RendererUnavailableError, make_renderer
 
     model = load_prior()
-    with pytest.raises(RendererUnavailableError, match="--checkpoint"):
-        make_renderer("neural", model, None)
+    missing = tmp_path / "no-such-zoo" / "mesh-cpu.pt"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(neural, "DEFAULT_CHECKPOINT", missing)
+        with pytest.raises(RendererUnavailableError, match="--checkpoint"):
+            make_renderer("neural", model, None)
     base = dataclasses.replace(TINY, mode="baseline")
     save_checkpoint(tmp_path / "b.pt", base, WarpingGenerator(base), model.prior_id)
     with pytest.raises(RendererUnavailableError, match="flame-mode"):

@@ -72,6 +72,11 @@ class MeshWarpRenderer:
 
     # -- per frame ------------------------------------------------------------------------
     def render(self, driving: DrivingState) -> np.ndarray:
+        return self.render_with_map(driving)[0]
+
+    def render_with_map(self, driving: DrivingState) -> tuple[np.ndarray, np.ndarray]:
+        """The frame, and its backward map (S, S, 2): the reference pixel (x, y) each output
+        pixel was sampled from. The mesh-guided neural renderer starts from both."""
         if not self._ready:
             raise RuntimeError("set_reference must be called before render")
         mesh = mesh_in_crop(self.model, driving.params)
@@ -83,7 +88,7 @@ class MeshWarpRenderer:
                         borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
         if len(self.regions.mouth):
             self._shade_mouth(out, ids, layers, dst)
-        return out
+        return out, np.stack(maps, axis=-1)
 
     def _triangles(self, dst: np.ndarray, depth: np.ndarray):
         """Source and destination corners of every triangle, and where each layer starts."""

@@ -1,13 +1,18 @@
 """The neural renderer: a trained warping generator drives the reference picture.
 
-`set_reference` computes the appearance volume once per reference (the expensive part);
-`render` runs only the motion field and the generator. Torch loads lazily, here only, so
-the codec and the CPU receiver never need it. On CUDA it renders in bf16 with channels-last
-tensors; a checkpoint trained at a smaller size renders at its size and is resized to the
-crop.
+`set_reference` computes the appearance features once per reference (the expensive part);
+`render` runs only the per-frame part. With a mesh-guided checkpoint (the shipped default,
+`models/zoo/`) the frame starts from the CPU mesh warp and its dense map, which the network
+corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field. Torch
+loads lazily, here only, so the codec and the CPU receiver never need it. On CUDA it
+renders in bf16; a checkpoint trained at a smaller size renders at its size and is resized
+to the crop.
 """
 
 from __future__ import annotations
+
+import contextlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,23 +21,31 @@ from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
 from codec.render.base import DrivingState
 
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "zoo" / "mesh-cpu.pt"
+
+
+def default_checkpoint() -> Path | None:
+    return DEFAULT_CHECKPOINT if DEFAULT_CHECKPOINT.is_file() else None
+
 
 class NeuralRenderer:
     name = "neural"
 
-    def __init__(self, model: FlameModel, checkpoint: str | None, device: str | None = None):
+    def __init__(self, model: FlameModel, checkpoint: str | None = None,
+                 device: str | None = None, threads: int | None = None):
         from codec.render import RendererUnavailableError
 
+        checkpoint = checkpoint or default_checkpoint()
         if not checkpoint:
             raise RendererUnavailableError(
-                "--renderer neural needs --checkpoint RUN_DIR/last.pt "
-                "(train one with facecodec train); use --renderer meshwarp meanwhile"
+                "--renderer neural: no shipped checkpoint found (models/zoo/mesh-cpu.pt) and "
+                "no --checkpoint given; use --renderer meshwarp meanwhile"
             )
         try:
             import torch
 
             from models.checkpoint import CheckpointError, load_checkpoint
-            from models.generator import WarpingGenerator
+            from models.generator import build_generator
         except ImportError:
             raise RendererUnavailableError(
                 'the neural renderer needs torch (pip install -e ".[train]")'
@@ -46,43 +59,46 @@ class NeuralRenderer:
                 f"{checkpoint}: a {config.mode} checkpoint is driven by its own keypoint "
                 "detector, not by the bitstream; the receiver needs a flame-mode one"
             )
+        if threads:
+            torch.set_num_threads(threads)
         self.torch, self.model, self.config = torch, model, config
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
-        net = WarpingGenerator(config)
-        net.load_state_dict(data["generator"])
+        net = build_generator(config)
+        net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
         self.net = net.eval().to(self.device)
         if self.device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
-        self.volume = None
+        self.mesh = None
+        if config.generator == "mesh":
+            from codec.render.meshwarp import MeshWarpRenderer
+
+            self.mesh = MeshWarpRenderer(model)
+        self.features = None
         self.source = None
         self.reference: FaceParams | None = None
 
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
-        from models.inputs import motion_input
-
         s = self.config.size
-        small = cv2.resize(picture, (s, s), interpolation=cv2.INTER_AREA)
-        x = self.torch.from_numpy(small).permute(2, 0, 1)[None].float().div(255)
+        small = picture if picture.shape[0] == s else cv2.resize(
+            picture, (s, s), interpolation=cv2.INTER_AREA)
+        self.source = self._tensor(small)
         with self._mode():
-            self.volume = self.net.appearance(x.to(self.device))
+            self.features = self.net.appearance(self.source)
         self.reference = params
-        self.source = motion_input(self.model, params, params, self.config.keypoints,
-                                   self.config.expr_max)
+        if self.mesh is not None:
+            self.mesh.set_reference(small, _at_size(params, s))
+        else:
+            from models.inputs import motion_input
+
+            self.kp_source = motion_input(self.model, params, params, self.config.keypoints,
+                                          self.config.expr_max)
 
     def render(self, driving: DrivingState) -> np.ndarray:
-        from models.inputs import jacobian, motion_input
-
-        if self.volume is None:
+        if self.features is None:
             raise RuntimeError("render() before set_reference()")
-        c = self.config
-        d = motion_input(self.model, self.reference, driving.params, c.keypoints, c.expr_max,
-                         driving.keypoints)
-        t = self.torch
-        as_t = lambda a: t.from_numpy(np.ascontiguousarray(a, np.float32))[None].to(self.device)  # noqa: E731
         with self._mode():
-            out = self.net.render(self.volume, as_t(self.source.keypoints), as_t(d.keypoints),
-                                  as_t(jacobian(self.source, d)), as_t(d.code))
+            out = self._mesh_frame(driving) if self.mesh is not None else self._kp_frame(driving)
         image = (out[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round()
         image = image.astype(np.uint8)
         size = driving.params.crop_size
@@ -90,11 +106,50 @@ class NeuralRenderer:
             image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
         return image
 
-    def _mode(self):
-        import contextlib
+    def _mesh_frame(self, driving: DrivingState):
+        from models.mesh_guided import pixel_map_to_grid
+        from models.train.mesh_data import code_vector
 
+        s = self.config.size
+        params = _at_size(driving.params, s)
+        warped, maps = self.mesh.render_with_map(
+            DrivingState(driving.seq, driving.time_ms, driving.ref_id, params, None))
+        grid = pixel_map_to_grid(self.torch.from_numpy(maps)[None].to(self.device), s)
+        code = self._array(code_vector(params, self.config.expr_max))
+        return self.net.render(self.features, self.source, self._tensor(warped),
+                               grid.to(self.dtype), code)
+
+    def _kp_frame(self, driving: DrivingState):
+        from models.inputs import jacobian, motion_input
+
+        c = self.config
+        d = motion_input(self.model, self.reference, driving.params, c.keypoints, c.expr_max,
+                         driving.keypoints)
+        return self.net.render(self.features, self._array(self.kp_source.keypoints),
+                               self._array(d.keypoints), self._array(jacobian(self.kp_source, d)),
+                               self._array(d.code))
+
+    def _tensor(self, image: np.ndarray):
+        x = self.torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+        return x.to(self.device).to(self.dtype).div(255)
+
+    def _array(self, a: np.ndarray):
+        x = self.torch.from_numpy(np.ascontiguousarray(a, np.float32))[None]
+        return x.to(self.device).to(self.dtype)
+
+    def _mode(self):
         stack = contextlib.ExitStack()
         stack.enter_context(self.torch.inference_mode())
         if self.device.type == "cuda":
             stack.enter_context(self.torch.autocast("cuda", self.torch.bfloat16))
         return stack
+
+
+def _at_size(params: FaceParams, size: int) -> FaceParams:
+    """The same face in a crop of another size (the camera scales with it)."""
+    if params.crop_size == size:
+        return params
+    from dataclasses import replace
+
+    k = size / params.crop_size
+    return replace(params, scale=params.scale * k, trans=params.trans * k, crop_size=size)

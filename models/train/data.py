@@ -19,7 +19,7 @@ import numpy as np
 from models.config import NetConfig
 from models.inputs import jacobian, motion_input
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg"}
 
 
 @dataclass

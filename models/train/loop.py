@@ -22,7 +22,7 @@ from models.baseline import LearnedKeypoints
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.config import NetConfig
 from models.discriminator import MultiScaleDiscriminator
-from models.generator import WarpingGenerator
+from models.generator import build_generator
 from models.losses import (
     ReconstructionLoss,
     equivariance,
@@ -47,6 +47,7 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 0
     vgg: str | None = None
+    region_weight: float = 1.0  # mesh-guided: extra L1 on the mouth and eyes
 
 
 class Trainer:
@@ -57,7 +58,7 @@ class Trainer:
         self.rank, self.world = _dist_setup()
         self.device = torch.device(device or _default_device(self.rank))
         torch.manual_seed(train.seed + self.rank)
-        self.g = WarpingGenerator(net).to(self.device)
+        self.g = build_generator(net).to(self.device)
         self.kp = LearnedKeypoints(net).to(self.device) if net.mode == "baseline" else None
         self.d = MultiScaleDiscriminator().to(self.device) if train.gan_weight else None
         g_params = list(self.g.parameters()) + (list(self.kp.parameters()) if self.kp else [])
@@ -132,6 +133,8 @@ class Trainer:
     def train_step(self) -> tuple[dict, tuple]:
         b = {k: torch.from_numpy(v).to(self.device)
              for k, v in self.sampler.sample(self.cfg.batch).items()}
+        if self.net.generator == "mesh":
+            return self._mesh_step(b)
         if self.cfg.truncate and self.net.mode == "flame":
             b["code"] = _truncate(b["code"], self.net.expr_max)
         g = self.g_run
@@ -169,6 +172,43 @@ class Trainer:
         scalars = {"loss": loss.item(), "recon": recon.item(), "l1": l1.item(),
                    **{k: v.item() for k, v in extra.items()}}
         return scalars, (b["source"], b["driving"], out.detach().float())
+
+    def _mesh_step(self, b: dict) -> tuple[dict, tuple]:
+        """Mesh-guided: ψ was truncated by the sampler (the mesh saw the same N)."""
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+            out = self.g_run(b["source"], b["warped"], b["grid"], b["code"]).float()
+            recon = self.recon(out, b["driving"])
+            region = _region_l1(out, b["driving"], b["weight"])
+            loss = self.cfg.recon_weight * (recon + self.cfg.region_weight * region)
+            extra = {"region": region}
+            if self.d is not None:
+                real, fake = self.d_run(b["driving"]), self.d_run(out)
+                extra["gan_g"] = hinge_g(fake)
+                extra["feature_matching"] = feature_matching(real, fake)
+                loss = loss + self.cfg.gan_weight * extra["gan_g"]
+                loss = loss + self.cfg.fm_weight * extra["feature_matching"]
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        if self.d is not None:
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+                d_loss = hinge_d(self.d_run(b["driving"]), self.d_run(out.detach()))
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            extra["gan_d"] = d_loss
+        with torch.no_grad():
+            l1 = (out.clamp(0, 1) - b["driving"]).abs().mean()
+            warp_l1 = (b["warped"] - b["driving"]).abs().mean()
+        scalars = {"loss": loss.item(), "recon": recon.item(), "l1": l1.item(),
+                   "meshwarp_l1": warp_l1.item(), **{k: v.item() for k, v in extra.items()}}
+        return scalars, (b["source"], b["warped"], b["driving"], out.detach().clamp(0, 1))
+
+
+def _region_l1(out, target, weight):
+    """L1 weighted by the map (mouth and eyes count more), normalized by the weight."""
+    w = weight[:, None]
+    return ((out - target).abs() * w).sum() / (w.sum() * 3)
 
 
 def _truncate(code: torch.Tensor, expr_max: int) -> torch.Tensor:
@@ -226,7 +266,7 @@ class _Log:
 
 
 def _save_grid(path: Path, images: tuple) -> None:
-    """Rows of source | driving | output for the first four samples of the batch."""
+    """Rows of source | (mesh warp |) driving | output for the first four samples."""
     import cv2
 
     rows = []

@@ -1,0 +1,163 @@
+"""Training data for the mesh-guided generator: crops and decoded FLAME parameters per clip.
+
+Each clip goes once through the codec's own encoder in params mode (one reference for the
+whole clip) and is cached as an .npz. A training pair is two frames of one clip: the source
+with its decoded parameters as the reference, the driving frame's parameters truncated to a
+random N (the mesh and the code see the same truncation, as on the receiver). The mesh warp
+of the pair is computed on the fly by the receiver's own `MeshWarpRenderer`, so the network
+learns on exactly the map it will be given. A loss weight map marks the mouth and the eyes,
+located by the driving frame's landmarks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from codec.prior.params import FaceParams, landmarks_in_crop
+from codec.render.base import DrivingState
+from codec.render.meshwarp import MeshWarpRenderer
+
+CODE_DIMS_CHOICES = (0, 5, 10, 20, 50)  # the codec's usual N; half the samples draw these
+REGIONS = {"mouth": range(48, 68), "left_eye": range(36, 42), "right_eye": range(42, 48)}
+
+
+@dataclass
+class ParamClip:
+    name: str
+    crops: np.ndarray  # (F, S, S, 3) uint8
+    beta: np.ndarray  # (B,) the reference's identity
+    psi: np.ndarray  # (F, E)
+    pose: np.ndarray  # (F, 5, 3)
+    scale: np.ndarray  # (F,)
+    trans: np.ndarray  # (F, 3)
+
+    def params(self, i: int, n: int | None = None) -> FaceParams:
+        psi = self.psi[i] if n is None else self.psi[i, :n]
+        return FaceParams(self.beta, psi, self.pose[i], float(self.scale[i]), self.trans[i],
+                          self.crops.shape[1])
+
+
+def held_out(model) -> set[str]:
+    """Clip names the prior held out: the validation set, never trained on."""
+    return set(model.meta.get("held_out_clips", []))
+
+
+def prepare_param_clip(model, video: Path, expr_dims: int, cache: Path, frames: int,
+                       stride: int) -> ParamClip | None:
+    key = hashlib.sha1(f"{video.resolve()}|{video.stat().st_size}|{frames}|{stride}|"
+                       f"{expr_dims}|{model.prior_id}|params".encode()).hexdigest()[:12]
+    path = cache / f"{video.stem}-{key}.npz"
+    if path.is_file():
+        with np.load(path) as z:
+            return ParamClip(video.stem, *(z[k] for k in ("crops", "beta", "psi", "pose",
+                                                          "scale", "trans")))
+    clip = _encode(model, video, expr_dims, frames, stride)
+    if clip is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        np.savez(tmp, crops=clip.crops, beta=clip.beta, psi=clip.psi, pose=clip.pose,
+                 scale=clip.scale, trans=clip.trans)
+        tmp.replace(path)
+    return clip
+
+
+def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> ParamClip | None:
+    from codec.config import EncoderConfig, without_refresh
+    from codec.encoder import Encoder
+    from codec.video import read_frames, video_fps
+
+    config = without_refresh(EncoderConfig(mode="params", expr_dims=expr_dims))
+    encoder = Encoder(model, config, video_fps(video))
+    crops, rows = [], []
+    try:
+        for frame in read_frames(video, max_frames=frames, stride=stride):
+            out = encoder.encode(frame)
+            if out.decoded is not None:
+                crops.append(out.crop)
+                rows.append(out.decoded.params)
+    finally:
+        encoder.finish()
+    if len(rows) < 2:
+        return None
+    psi = np.zeros((len(rows), expr_dims), np.float32)
+    for i, p in enumerate(rows):
+        psi[i, : len(p.psi)] = p.psi
+    return ParamClip(video.stem, np.stack(crops), rows[0].beta.astype(np.float32), psi,
+                     np.stack([p.pose for p in rows]).astype(np.float32),
+                     np.array([p.scale for p in rows], np.float32),
+                     np.stack([p.trans for p in rows]).astype(np.float32))
+
+
+def region_weights(model, params: FaceParams, size: int, weight: float = 4.0) -> np.ndarray:
+    """(S, S) float32: 1 everywhere, 1 + weight over the mouth and eyes (slightly dilated)."""
+    lmk = landmarks_in_crop(model, params)[:, :2]
+    mask = np.zeros((size, size), np.uint8)
+    for ids in REGIONS.values():
+        hull = cv2.convexHull(lmk[list(ids)].astype(np.float32)).astype(np.int32)
+        cv2.fillConvexPoly(mask, hull, 1)
+    mask = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+    return 1.0 + weight * mask.astype(np.float32)
+
+
+def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: int, n: int,
+                expr_max: int) -> dict[str, np.ndarray]:
+    """One pair: source i drives to frame j with ψ truncated to n dims."""
+    source = clip.crops[i]
+    renderer.set_reference(source, clip.params(i))
+    driving = clip.params(j, n)
+    warped, maps = renderer.render_with_map(DrivingState(j, 0.0, 0, driving, None))
+    size = source.shape[0]
+    return {
+        "source": source, "warped": warped, "driving": clip.crops[j],
+        "grid": ((maps + 0.5) * (2.0 / size) - 1.0).astype(np.float32),
+        "code": code_vector(driving, expr_max),
+        "weight": region_weights(model, driving, size),
+    }  # fmt: skip
+
+
+def code_vector(params: FaceParams, expr_max: int) -> np.ndarray:
+    """ψ[:N] zero-padded to expr_max, then the jaw's axis-angle."""
+    code = np.zeros(expr_max + 3, np.float32)
+    n = min(expr_max, len(params.psi))
+    code[:n] = params.psi[:n]
+    code[expr_max:] = params.jaw
+    return code
+
+
+class MeshPairSampler:
+    """Random mesh-warped pairs, a batch prepared in a thread while the last one trains."""
+
+    def __init__(self, model, clips: list[ParamClip], expr_max: int, seed: int = 0):
+        self.model, self.clips, self.expr_max = model, clips, expr_max
+        self.rng = np.random.default_rng(seed)
+        self.renderer = MeshWarpRenderer(model)
+        self.pool = ThreadPoolExecutor(1)
+        self.pending = None
+
+    def sample(self, batch: int) -> dict[str, np.ndarray]:
+        if self.pending is None:
+            self.pending = self.pool.submit(self._batch, batch)
+        out = self.pending.result()
+        self.pending = self.pool.submit(self._batch, batch)
+        return out
+
+    def _batch(self, batch: int) -> dict[str, np.ndarray]:
+        rows = []
+        for _ in range(batch):
+            clip = self.clips[self.rng.integers(len(self.clips))]
+            i, j = self.rng.integers(len(clip.crops), size=2)
+            n = (int(self.rng.choice(CODE_DIMS_CHOICES)) if self.rng.random() < 0.5
+                 else int(self.rng.integers(0, self.expr_max + 1)))
+            rows.append(mesh_sample(self.model, self.renderer, clip, i, j, min(n, self.expr_max),
+                                    self.expr_max))
+        arrays = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+        for k in ("source", "warped", "driving"):
+            arrays[k] = arrays[k].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        return arrays
