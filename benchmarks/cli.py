@@ -9,6 +9,7 @@ SUBCOMMANDS = {
     "loss": ("benchmarks.loss", "AKD and PSNR against packet loss"),
     "speed": ("benchmarks.speed", "sender and receiver milliseconds per frame"),
     "generator": ("benchmarks.generator_speed", "neural generator ms/frame and memory per config"),
+    "sheet": ("benchmarks.contact_sheet", "hardest validation frames: original | mesh | neural"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
     "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
     "bitstream": ("benchmarks.bitstream_rate", "motion bytes per frame per K and N"),
