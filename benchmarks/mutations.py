@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from bitstream import (
+    VERSION,
     Bye,
     Hello,
     Motion,
@@ -23,10 +24,10 @@ from bitstream import (
 )
 
 
-def sample_hello(n: int = 10, k: int = 16) -> Hello:
+def sample_hello(n: int = 10, k: int = 16, version: int = VERSION) -> Hello:
     mode = MotionMode.KEYPOINTS if k else MotionMode.PARAMS
     steps = Steps(expression=tuple(0.1 * (1 + i / 4) for i in range(n)))
-    return Hello("0123456789abcdef", mode, k, n, 256, 25.0, steps)
+    return Hello("0123456789abcdef", mode, k, n, 256, 25.0, steps, version=version)
 
 
 def sample_packets(hello: Hello, rng: random.Random) -> list[bytes]:
@@ -53,6 +54,7 @@ def random_motion(hello: Hello, rng: random.Random, seq: int = 0) -> Motion:
         rotation=ints(3, 200), scale=rng.randint(-50, 50), translation=ints(2, 500),
         depth=rng.randint(-3, 3), jaw=ints(3, 30), expression=ints(hello.expr_dims, 40),
         keypoints=ints(3 * hello.keypoints, 8),
+        gaze=(*ints(2, 20), rng.randint(-2, 2)) if hello.has_gaze else (0, 0, 0),
     )  # fmt: skip
 
 

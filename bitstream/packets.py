@@ -1,6 +1,8 @@
-"""The four packet types and their exact byte layout (format version 1).
+"""The packet types and their exact byte layout (format version 2; version 1 still decodes).
 
-Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. `Hello`,
+Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. Version 2
+added eye gaze to `Motion` (and its step and orders to `Hello`); a stream's version is its
+Hello's, and every Motion must match it. `Hello`,
 `Reference` and `Bye` carry a msgpack array after it, zstd-compressed only when that is
 smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
 msgpack array of the same integers is 2.8× larger (92.8 against 33.4 bytes a frame on
@@ -28,7 +30,8 @@ from bitstream.limits import (
 )
 from bitstream.quantize import Steps
 
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)  # versions this decoder reads
 
 
 class PacketType(enum.IntEnum):
@@ -48,6 +51,7 @@ class MotionMode(enum.IntEnum):
 # Exp-Golomb orders per field: rotation, scale, translation, depth, jaw opening, jaw sideways,
 # keypoint. ψ has one order per dim (`Hello.expr_orders`): its dims shrink down the list.
 DEFAULT_ORDERS = (4, 3, 5, 0, 3, 0, 1)
+GAZE_ORDERS = (2, 0)  # gaze pitch and yaw, vergence (version 2 on)
 TIME_ORDER = 0  # offline and well-paced live streams send 0: one bit
 SEQ_BITS = 12  # wraps every 164 s at 25 fps; receivers unwrap against the last frame seen
 
@@ -63,6 +67,12 @@ class Hello:
     steps: Steps
     orders: tuple[int, ...] = DEFAULT_ORDERS
     expr_orders: tuple[int, ...] = ()  # N orders; empty means 1 for every dim
+    version: int = VERSION  # the stream's format; version 1 streams carry no gaze
+    gaze_orders: tuple[int, int] = GAZE_ORDERS
+
+    @property
+    def has_gaze(self) -> bool:
+        return self.version >= 2
 
     def __post_init__(self) -> None:
         if not self.expr_orders:
@@ -102,6 +112,7 @@ class Motion:
     jaw: tuple[int, int, int]
     expression: tuple[int, ...]
     keypoints: tuple[int, ...] = field(default=())  # K*3 residuals in keypoints mode
+    gaze: tuple[int, int, int] = (0, 0, 0)  # eyes' pitch, yaw (mean of both), vergence (L - R yaw)
 
 
 @dataclass(frozen=True)
@@ -130,21 +141,25 @@ def encode_packet(packet: Packet, hello: Hello | None = None) -> bytes:
     if isinstance(packet, Motion):
         if hello is None:
             raise ValueError("a Motion packet is encoded against its stream's Hello")
-        return bytes([VERSION << 4 | PacketType.MOTION]) + _motion_bits(packet, hello)
+        return bytes([hello.version << 4 | PacketType.MOTION]) + _motion_bits(packet, hello)
     kind, fields = _fields(packet)
     body, compressed = pack_body(fields)
-    return bytes([VERSION << 4 | compressed << 3 | kind]) + body
+    version = packet.version if isinstance(packet, Hello) else VERSION
+    return bytes([version << 4 | compressed << 3 | kind]) + body
 
 
 def _fields(packet: Packet) -> tuple[PacketType, list]:
     if isinstance(packet, Hello):
         s = packet.steps
         steps = [s.rotation, s.scale, s.translation, s.depth, s.jaw, s.keypoint]
-        return PacketType.HELLO, [
+        fields = [
             bytes.fromhex(packet.prior_id), int(packet.mode), packet.keypoints,
             packet.expr_dims, packet.crop_size, float(packet.fps),
             _f64(steps), _f64(s.expression), bytes(packet.orders), bytes(packet.expr_orders),
         ]  # fmt: skip
+        if packet.has_gaze:
+            fields += [float(s.gaze), bytes(packet.gaze_orders)]
+        return PacketType.HELLO, fields
     if isinstance(packet, Reference):
         p = packet.params
         params = [_f32(p.beta), _f32(p.psi), _f32(p.pose), _f32([p.scale]), _f32(p.trans)]
@@ -184,6 +199,12 @@ def _motion_bits(m: Motion, hello: Hello) -> bytes:
         w.seg(m.depth, k_depth)
         w.seg(m.jaw[1], k_side)
         w.seg(m.jaw[2], k_side)
+    if hello.has_gaze:
+        w.seg(m.gaze[0], hello.gaze_orders[0])
+        w.seg(m.gaze[1], hello.gaze_orders[0])
+        w.seg(m.gaze[2], hello.gaze_orders[1])
+    elif any(m.gaze):
+        raise ValueError("a version 1 stream carries no gaze")
     for v, k in zip(m.expression, hello.expr_orders, strict=True):
         w.seg(v, k)
     for v in m.keypoints:
@@ -199,8 +220,9 @@ def packet_type(data: bytes) -> PacketType:
     if len(data) > MAX_PACKET_BYTES:
         raise BitstreamError(f"packet: {len(data)} bytes exceeds the limit of {MAX_PACKET_BYTES}")
     head = data[0]
-    if head >> 4 != VERSION:
-        raise BitstreamError(f"packet: version {head >> 4}, this decoder reads {VERSION}")
+    if head >> 4 not in READABLE:
+        raise BitstreamError(f"packet: version {head >> 4}, this decoder reads versions "
+                             f"{', '.join(map(str, READABLE))}")
     try:
         return PacketType(head & 7)
     except ValueError:
@@ -218,11 +240,14 @@ def decode_packet(data: bytes, hello: Hello | None = None) -> Packet:
             raise BitstreamError("Motion packet: compressed flag is not allowed")
         if hello is None:
             raise BitstreamError("Motion packet: arrived before the stream's Hello")
+        if data[0] >> 4 != hello.version:
+            raise BitstreamError(f"Motion packet: version {data[0] >> 4} in a version "
+                                 f"{hello.version} stream")
         return _motion_from(data[1:], hello)
     name = kind.name.title()
     fields = unpack_body(data[1:], compressed, name)
     if kind == PacketType.HELLO:
-        return _hello_from(fields)
+        return _hello_from(fields, data[0] >> 4)
     if kind == PacketType.REFERENCE:
         return _reference_from(fields)
     if kind == PacketType.CLOCK:
@@ -242,10 +267,15 @@ def _motion_from(body: bytes, hello: Hello) -> Motion:
     jaw_open = r.seg(k_jaw)
     depth, side, twist = (r.seg(k_depth), r.seg(k_side), r.seg(k_side)) if r.bits(1) else (0, 0, 0)
     jaw = (jaw_open, side, twist)
+    gaze = (0, 0, 0)
+    if hello.has_gaze:
+        k_gaze, k_verge = hello.gaze_orders
+        gaze = (r.seg(k_gaze), r.seg(k_gaze), r.seg(k_verge))
     expression = tuple(r.seg(k) for k in hello.expr_orders)
     keypoints = tuple(r.seg(k_kp) for _ in range(3 * hello.keypoints))
     r.finish()
-    return Motion(seq, offset, ref, rotation, scale, translation, depth, jaw, expression, keypoints)
+    return Motion(seq, offset, ref, rotation, scale, translation, depth, jaw, expression, keypoints,
+                  gaze)
 
 
 class _Fields:
@@ -294,9 +324,11 @@ class _Fields:
         return arr
 
 
-def _hello_from(values) -> Hello:
+def _hello_from(values, version: int) -> Hello:
     names = ("prior_id", "mode", "keypoints", "expr_dims", "crop", "fps", "steps", "expr_steps",
              "orders", "expr_orders")  # fmt: skip
+    if version >= 2:
+        names += ("gaze_step", "gaze_orders")
     f = _Fields(values, "Hello", names)
     prior = f.bytes("prior_id", 8)
     if len(prior) != 8:
@@ -316,9 +348,16 @@ def _hello_from(values) -> Hello:
     expr_orders = tuple(f.bytes("expr_orders", MAX_EXPR_DIMS))
     if len(expr_orders) != n or max(expr_orders, default=0) > 12:
         raise f.fail("expr_orders", "must be N Exp-Golomb orders of at most 12")
-    steps = Steps(rot, scale, trans, depth, jaw, kp, expr)
+    gaze_step, gaze_orders = Steps().gaze, GAZE_ORDERS
+    if version >= 2:
+        gaze_step = f.float("gaze_step", 1e-6, 1e3)
+        gaze_orders = tuple(f.bytes("gaze_orders", 2))
+        if len(gaze_orders) != 2 or max(gaze_orders) > 12:
+            raise f.fail("gaze_orders", "must be 2 Exp-Golomb orders of at most 12")
+    steps = Steps(rot, scale, trans, depth, jaw, kp, expr, gaze_step)
     steps.check()
-    return Hello(prior.hex(), mode, k, n, crop, fps, steps, orders, expr_orders)
+    return Hello(prior.hex(), mode, k, n, crop, fps, steps, orders, expr_orders, version,
+                 gaze_orders)
 
 
 def _reference_from(values) -> Reference:

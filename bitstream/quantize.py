@@ -24,9 +24,11 @@ class Steps:
     jaw: float = 0.004  # rad
     keypoint: float = 1.0 / 256  # normalized cube units: 0.5 px at 256², max error 0.25 px
     expression: tuple[float, ...] = field(default=())  # one step per sent ψ dim, coefficient units
+    gaze: float = 0.02  # rad of eye rotation (~0.2 px of iris motion at 256²); version 2 on
 
     def check(self) -> None:
-        values = [self.rotation, self.scale, self.translation, self.depth, self.jaw, self.keypoint]
+        values = [self.rotation, self.scale, self.translation, self.depth, self.jaw, self.keypoint,
+                  self.gaze]
         values += list(self.expression)
         if not all(np.isfinite(v) and 1e-6 <= v <= 1e3 for v in values):
             raise BitstreamError("Hello: quantizer step out of range [1e-6, 1e3]")

@@ -5,6 +5,8 @@ names how some iBUG-68 landmarks of the mean face should move (corners of the mo
 out for a smile) and which must stay put (the mouth, for a brow or blink edit, so the
 sender's lip motion survives), and the edit is the ridge least-squares ψ that does that.
 Pose edits turn the head by an offset, or to an absolute angle, within stated limits.
+Gaze edits set where the eyes look: `camera` turns them toward the camera whatever the
+head does (the control a call user wants most), or fixed yaw/pitch angles in the head.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from codec.prior.flame import FlameModel
+from codec.prior.flame import JOINTS, FlameModel
 from codec.prior.keypoints import driving_keypoints
 from codec.prior.rotation import euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
 from codec.render.base import DrivingState
@@ -24,6 +26,7 @@ MOUTH = list(range(48, 68))
 BROWS = list(range(17, 27))
 UPPER_LIDS, LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
 EYES = list(range(36, 48))
+GAZE_LIMITS = {"yaw": 30.0, "pitch": 20.0}  # degrees of eye rotation in the head
 
 
 class ControlError(ValueError):
@@ -78,12 +81,13 @@ class Controls:
     edits: tuple[tuple[str, float], ...] = ()  # (name, strength in 0..1.5)
     pose_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # yaw, pitch, roll degrees
     pose_absolute: tuple[float | None, float | None, float | None] = (None, None, None)
+    gaze: str | tuple[float, float] | None = None  # "camera", or (yaw, pitch) degrees
 
     @property
     def active(self) -> bool:
         return bool(self.edits) or any(self.pose_offset) or any(
             v is not None for v in self.pose_absolute
-        )
+        ) or self.gaze is not None
 
 
 class ControlApplier:
@@ -111,6 +115,8 @@ class ControlApplier:
                 psi[:n] += strength * self.direction(name, n)
         pose = p.pose.copy()
         pose[0] = matrix_to_axis_angle(self._turn(p.rotation))
+        if self.controls.gaze is not None:
+            pose[[LEFT_EYE, RIGHT_EYE]] = self._gaze(pose[0])
         params = replace(p, psi=psi, pose=pose)
         keypoints = state.keypoints
         if keypoints is not None:  # move the sent keypoints by what the edits move
@@ -121,6 +127,17 @@ class ControlApplier:
                 - driving_keypoints(self.model, ref, p, k)
             )
         return replace(state, params=params, keypoints=keypoints)
+
+    def _gaze(self, head: np.ndarray) -> np.ndarray:
+        """Both eyes' axis-angle: toward the camera (undoing the head's turn), or fixed."""
+        g = self.controls.gaze
+        if g == "camera":
+            pitch, yaw = -head[0], -head[1]
+        else:
+            yaw, pitch = np.radians(g[0]), np.radians(g[1])
+        yaw = np.clip(yaw, *np.radians([-GAZE_LIMITS["yaw"], GAZE_LIMITS["yaw"]]))
+        pitch = np.clip(pitch, *np.radians([-GAZE_LIMITS["pitch"], GAZE_LIMITS["pitch"]]))
+        return np.array([[pitch, yaw, 0.0], [pitch, yaw, 0.0]])
 
     def _turn(self, R: np.ndarray) -> np.ndarray:
         c = self.controls
@@ -134,8 +151,30 @@ class ControlApplier:
         return euler_to_matrix(*euler)
 
 
-def parse_controls(edits: list[str], offsets: list[str], absolute: list[str]) -> Controls:
-    """Parse `--edit smile=0.7`, `--pose-offset yaw=15` and `--pose yaw=0` values."""
+LEFT_EYE, RIGHT_EYE = JOINTS.index("left_eye"), JOINTS.index("right_eye")
+
+
+def parse_gaze(items: list[str]) -> str | tuple[float, float] | None:
+    """`--gaze camera`, or `--gaze yaw=10 --gaze pitch=-5` (degrees, eyes in the head)."""
+    if not items:
+        return None
+    if items == ["camera"]:
+        return "camera"
+    out = {"yaw": 0.0, "pitch": 0.0}
+    for item in items:
+        name, value = _pair(item, "camera, or yaw|pitch=DEGREES, e.g. yaw=10")
+        if name not in out:
+            raise ControlError(f"unknown gaze angle {name!r}; use camera, yaw or pitch")
+        limit = GAZE_LIMITS[name]
+        if not -limit <= value <= limit:
+            raise ControlError(f"gaze {name} must be within ±{limit:g}°, got {value:g}")
+        out[name] = value
+    return (out["yaw"], out["pitch"])
+
+
+def parse_controls(edits: list[str], offsets: list[str], absolute: list[str],
+                   gaze: list[str] | None = None) -> Controls:
+    """Parse `--edit smile=0.7`, `--pose-offset yaw=15`, `--pose yaw=0` and `--gaze` values."""
     parsed = []
     for item in edits:
         name, strength = _pair(item, "--edit NAME=STRENGTH, e.g. smile=0.7")
@@ -144,7 +183,8 @@ def parse_controls(edits: list[str], offsets: list[str], absolute: list[str]) ->
         if not 0.0 <= strength <= 1.5:
             raise ControlError(f"edit strength must be 0..1.5, got {strength}")
         parsed.append((name, strength))
-    return Controls(tuple(parsed), tuple(_angles(offsets, 0.0)), tuple(_angles(absolute, None)))
+    return Controls(tuple(parsed), tuple(_angles(offsets, 0.0)), tuple(_angles(absolute, None)),
+                    parse_gaze(gaze or []))
 
 
 def _angles(items: list[str], default):

@@ -29,6 +29,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--edit", action="append", default=[], metavar="NAME=STRENGTH",
                    help="expression edit, repeatable: neutral, smile, open_mouth, raise_brows, "
                    "blink; strength 0..1.5 (e.g. --edit smile=0.7)")
+    p.add_argument("--gaze", action="append", default=[], metavar="camera|ANGLE=DEG",
+                   help="where the eyes look: camera (toward the viewer, whatever the head "
+                   "does), or yaw=DEG / pitch=DEG in the head, repeatable")
     p.add_argument("--pose-offset", action="append", default=[], metavar="ANGLE=DEG",
                    help="turn the head by this much, repeatable (e.g. --pose-offset yaw=15); "
                    "yaw within ±35°, pitch and roll ±25°")
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace, state: _State) -> None:
     from codec.render import make_renderer
     from codec.video import VideoWriter
 
-    controls = parse_controls(args.edit, args.pose_offset, args.pose)
+    controls = parse_controls(args.edit, args.pose_offset, args.pose, args.gaze)
     model = load_prior(args.flame)
     edit = ControlApplier(model, controls) if controls.active else None
     decoder = Decoder(model, make_renderer(args.renderer, model, args.weights), edit)

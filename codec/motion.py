@@ -22,6 +22,7 @@ from codec.prior.rotation import matrix_to_axis_angle, rodrigues_one
 from codec.render.base import DrivingState
 
 JAW = JOINTS.index("jaw")
+EYES = (JOINTS.index("left_eye"), JOINTS.index("right_eye"))
 
 # Decoded values beyond these are corrupt or hostile, not a face.
 _MAX_ROTATION = np.pi
@@ -29,6 +30,7 @@ _MAX_LOG_SCALE = 3.0
 _MAX_JAW = 1.0
 _MAX_PSI = 20.0
 _MAX_KEYPOINT_RESIDUAL = 2.0
+_MAX_GAZE = 1.0  # rad
 
 
 def reference_params(ref: RefParams, crop_size: int) -> FaceParams:
@@ -80,6 +82,7 @@ class MotionCodec:
             depth=int(quantize(dt[2], s.depth)),
             jaw=tuple(quantize(frame.jaw, s.jaw).tolist()),
             expression=tuple(quantize(psi, self.expr_steps, self.deadzone).tolist()),
+            gaze=gaze_code(frame.pose, s.gaze) if self.hello.has_gaze else (0, 0, 0),
         )
         if not self.keypoints:
             return motion, self.decode(motion, ref, seq)
@@ -107,6 +110,8 @@ class MotionCodec:
         pose = np.zeros_like(ref.pose)
         pose[0] = matrix_to_axis_angle(ref.rotation @ rodrigues_one(rot))
         pose[JAW] = jaw
+        if self.hello.has_gaze:
+            pose[list(EYES)] = gaze_pose(m.gaze, s.gaze)
         trans = ref.trans + np.array(
             [*dequantize(m.translation, s.translation), float(dequantize(m.depth, s.depth))]
         )
@@ -126,6 +131,22 @@ class MotionCodec:
         residual = dequantize(m.keypoints, self.steps.keypoint).reshape(-1, 3)
         _check(np.abs(residual).max() <= _MAX_KEYPOINT_RESIDUAL, "keypoints")
         return predicted + residual
+
+
+def gaze_code(pose: np.ndarray, step: float) -> tuple[int, int, int]:
+    """Both eyes' rotations as (pitch, yaw) of their mean and the vergence (left - right yaw),
+    quantized: gaze moves both eyes together, so the mean costs bits and vergence rarely."""
+    left, right = pose[EYES[0]], pose[EYES[1]]
+    mean = (left + right) / 2
+    values = np.array([mean[0], mean[1], left[1] - right[1]])
+    return tuple(int(v) for v in quantize(values, step))
+
+
+def gaze_pose(code, step: float) -> np.ndarray:
+    """(2, 3) axis-angle rotations of the left and right eye from a gaze code."""
+    pitch, yaw, verge = (float(v) for v in dequantize(code, step))
+    _check(max(abs(pitch), abs(yaw)) <= _MAX_GAZE and abs(verge) <= _MAX_GAZE / 2, "gaze")
+    return np.array([[pitch, yaw + verge / 2, 0.0], [pitch, yaw - verge / 2, 0.0]])
 
 
 def _padded(psi: np.ndarray, n: int) -> np.ndarray:

@@ -42,6 +42,8 @@ class SyntheticConfig:
     seconds: float = 6.0
     seed: int = 0
     face_scale: float = 0.42  # face height over frame height
+    gaze_yaw: float = 0.0  # degrees the eyes look sideways (+: the subject's left)
+    gaze_sweep: float = 0.0  # degrees of a slow left-right sweep of the eyes on top
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class TalkingHead:
         psi += blink * self.blink_dir
         pose = np.zeros((len(JOINTS), 3))
         pose[0] = matrix_to_axis_angle(euler_to_matrix(yaw, pitch, roll))
+        eyes = np.radians(c.gaze_yaw + c.gaze_sweep * np.sin(2 * np.pi * 0.4 * t))
+        pose[3:5, 1] = eyes
         height = np.ptp(m.v_template[:, 1])
         scale = c.face_scale * c.size / height
         trans = np.array([c.size / 2 + 6 * np.sin(0.7 * t), c.size * 0.47, 0.0])

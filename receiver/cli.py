@@ -18,6 +18,9 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--edit", action="append", default=[], metavar="NAME=STRENGTH",
                    help="expression edit, repeatable: neutral, smile, open_mouth, raise_brows, "
                    "blink (e.g. --edit smile=0.7)")
+    p.add_argument("--gaze", action="append", default=[], metavar="camera|ANGLE=DEG",
+                   help="where the eyes look: camera (toward the viewer, whatever the head "
+                   "does), or yaw=DEG / pitch=DEG in the head, repeatable")
     p.add_argument("--pose-offset", action="append", default=[], metavar="ANGLE=DEG",
                    help="turn the head by this much, repeatable (e.g. --pose-offset yaw=15)")
     p.add_argument("--pose", action="append", default=[], metavar="ANGLE=DEG",
@@ -69,7 +72,7 @@ def build(args, model):
     from codec.controls import ControlApplier, parse_controls
     from codec.render import make_renderer
 
-    controls = parse_controls(args.edit, args.pose_offset, args.pose)
+    controls = parse_controls(args.edit, args.pose_offset, args.pose, args.gaze)
     edit = ControlApplier(model, controls) if controls.active else None
     return make_renderer(args.renderer, model, args.checkpoint), edit
 

@@ -50,21 +50,53 @@ def test_golden_file_bytes_are_unchanged():
     assert buf.getvalue() == GOLDEN.read_bytes()
 
 
-def test_golden_file_decodes():
-    packets = list(read_packets(GOLDEN))
+@pytest.mark.parametrize("version", [1, VERSION])
+def test_golden_files_decode(version):
+    """Every version's golden stream still decodes: old recordings keep playing."""
+    packets = list(read_packets(GOLDEN.with_name(f"bitstream_v{version}.fcs")))
     hello = decode_packet(packets[0])
-    assert hello == sample_hello()
+    assert hello == sample_hello(version=version) and hello.has_gaze == (version >= 2)
     decoded = [decode_packet(p, hello) for p in packets[1:]]
     assert isinstance(decoded[0], Reference) and isinstance(decoded[-1], Bye)
     assert [m.seq for m in decoded[1:-1]] == list(range(8))
+    assert any(any(m.gaze) for m in decoded[1:-1]) == (version >= 2)
+
+
+def test_v1_hello_and_motion_re_encode_to_their_golden_bytes():
+    """Version 1 Hello and Motion packets still encode byte for byte as they did."""
+    packets = list(read_packets(GOLDEN.with_name("bitstream_v1.fcs")))
+    hello = sample_hello(version=1)
+    assert encode_packet(hello) == packets[0]
+    for data in packets[2:-1]:
+        assert encode_packet(decode_packet(data, hello), hello) == data
+
+
+def test_motion_version_must_match_its_stream():
+    v1, v2 = sample_hello(version=1), sample_hello()
+    m = random_motion(v2, random.Random(3))
+    with pytest.raises(BitstreamError, match="version 2 in a version 1 stream"):
+        decode_packet(encode_packet(m, v2), v1)
+    with pytest.raises(ValueError, match="no gaze"):
+        encode_packet(m, v1)
 
 
 def test_motion_is_small_and_exact():
-    hello = sample_hello(n=20, k=0)
+    hello = sample_hello(n=20, k=0, version=1)
     m = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20)
     data = encode_packet(m, hello)
     assert data.hex() == "13003e5384510e2aaaaaaaaabf"  # 13 bytes, every bit accounted for
     assert decode_packet(data, hello) == m
+
+
+def test_gaze_costs_about_a_byte():
+    """Version 2: gaze pitch and yaw (order 2) and vergence (order 0) after the jaw."""
+    hello = sample_hello(n=20, k=0)
+    still = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20)
+    looking = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20, gaze=(-3, 9, 1))
+    for m in (still, looking):
+        assert decode_packet(encode_packet(m, hello), hello) == m
+    a, b = (len(encode_packet(m, hello)) for m in (still, looking))
+    assert a == 14 and b - a <= 2
 
 
 @settings(max_examples=200, deadline=None)
@@ -92,7 +124,7 @@ def test_hello_round_trips(n, k):
     "data, message",
     [
         (b"", "empty"),
-        (bytes([0x21]), "version 2"),
+        (bytes([0x31]), "version 3, this decoder reads versions 1, 2"),
         (bytes([0x17]), "unknown type 7"),
         (bytes([0x13]), "before the stream's Hello"),
         (bytes([0x14]) + msgpack.packb(["x"]), "expected 2 fields"),

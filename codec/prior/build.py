@@ -252,13 +252,38 @@ def build_prior(shapes_by_clip: dict[Clip, np.ndarray], config: BuildConfig) -> 
 
 
 def _joint_regressor(template: np.ndarray, n_vert: int) -> np.ndarray:
-    """Joints as vertex means: root and neck at the centroid, jaw on the hinge, eyes at irises."""
+    """Joints as vertex combinations: root and neck at the centroid, jaw on the hinge, each
+    eye at its eyeball's centre (FLAME's eye joints), so an eye rotation moves the iris."""
     J = np.zeros((len(JOINTS), n_vert))
     J[0] = J[1] = 1.0 / n_vert
     J[2, topo.JAW_HINGE] = 1.0 / len(topo.JAW_HINGE)
     for row, iris in zip((3, 4), _irises_left_right(template), strict=True):
-        J[row, list(iris)] = 1.0 / len(iris)
+        J[row] = _eyeball_row(template, iris)
     return J
+
+
+def _eyeball_row(template: np.ndarray, iris: range) -> np.ndarray:
+    """Regressor row for an eyeball centre: the eye corners' midpoint plus rigid face
+    directions (ear level to nose tip, nose bridge to forehead, across the eyes), weighted
+    to land `EYEBALL_RADIUS` behind the iris on the template. Rigid points only, so the
+    centre does not move with blinks or gaze; the weights sum to 1 (translation-safe)."""
+    corners = min(topo.EYE_CORNERS, key=lambda c: np.linalg.norm(
+        template[list(c)].mean(0) - template[iris[0]]))
+    directions = [
+        ({topo.JAW_HINGE[0]: 0.5, topo.JAW_HINGE[1]: 0.5, topo.NOSE_TIP: -1.0}),
+        ({topo.FOREHEAD: 1.0, topo.NOSE_BRIDGE: -1.0}),
+        ({topo.EYE_OUTER_CORNERS[1]: 1.0, topo.EYE_OUTER_CORNERS[0]: -1.0}),
+    ]
+    vec = lambda d: sum(w * template[i] for i, w in d.items())  # noqa: E731
+    target = template[iris[0]] - np.array([0.0, 0.0, topo.EYEBALL_RADIUS])
+    base = template[list(corners)].mean(0)
+    coef = np.linalg.solve(np.stack([vec(d) for d in directions], 1), target - base)
+    row = np.zeros(len(template))
+    row[list(corners)] = 0.5
+    for c, d in zip(coef, directions, strict=True):
+        for i, w in d.items():
+            row[i] += c * w
+    return row
 
 
 def _skinning_weights(template: np.ndarray, w_jaw: np.ndarray) -> np.ndarray:

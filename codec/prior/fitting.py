@@ -9,6 +9,8 @@ alternates three cheap steps, warm-started from the previous frame:
 2. jaw: one damped Gauss-Newton step on the jaw's axis-angle (only points the jaw moves);
 3. ψ (and β on the reference): ridge regression in closed form, the landmarks brought back
    into model space and the jaw undone, with the normal matrix factored once per prior.
+
+Then the eyes: both eye joints' rotations from the iris points (`gaze.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codec.prior.flame import JOINTS, FlameModel
+from codec.prior.gaze import GazeFitter
 from codec.prior.params import FLIP, FaceParams
 from codec.prior.procrustes import downweight_mobile, similarity
 from codec.prior.rotation import matrix_to_axis_angle, rodrigues_one
@@ -35,6 +38,7 @@ class FitConfig:
     shape_reg: float = 4.0  # ridge weight on β
     jaw_reg: tuple[float, float, float] = (0.01, 1.0, 1.0)  # opening free, sideways stiff
     fit_jaw: bool = True
+    fit_gaze: bool = True  # eye rotations from the iris points (priors with MediaPipe's irises)
 
 
 class _Ridge:
@@ -72,12 +76,18 @@ class FaceFitter:
         self._jaw_pts = np.flatnonzero(self._jaw_w > 1e-3)
         self.rigid_w = downweight_mobile((self._E**2).sum(axis=(1, 2)))
         m = len(self._mean)
-        ones = np.ones(3 * m)
+        self.gaze = GazeFitter(model) if config.fit_gaze else None
+        point_w = np.ones(m)
+        if self.gaze is not None and self.gaze.available:
+            # The eyes' rotations explain the iris points; ψ and the pose leave them alone.
+            point_w[np.concatenate(self.gaze.irises)] = 0.0
+            self.rigid_w = self.rigid_w * point_w
+        w3 = np.repeat(point_w, 3)
         expr_reg = np.full(self.n_expr, config.expr_reg)
-        self._expr_ridge = _Ridge(self._E.reshape(3 * m, -1), ones, expr_reg)
+        self._expr_ridge = _Ridge(self._E.reshape(3 * m, -1), w3, expr_reg)
         both = np.concatenate([self._S, self._E], axis=2).reshape(3 * m, -1)
         reg = np.concatenate([np.full(self.n_shape, config.shape_reg), expr_reg])
-        self._joint_ridge = _Ridge(both, ones, reg)
+        self._joint_ridge = _Ridge(both, w3, reg)
         self._base = self._mean
         self._beta = np.zeros(self.n_shape)
         self._jaw_joint_base = self._jaw_J @ model.v_template
@@ -99,7 +109,9 @@ class FaceFitter:
         self._beta = beta
         self._base = self._mean + self._S @ beta
         self._jaw_joint_base = self._jaw_J @ self.model.shaped(beta)
-        self.last = self._params(psi, jaw, s, R, t, crop_size)
+        if self.gaze is not None:
+            self.gaze.reset()
+        self.last = self._with_gaze(self._params(psi, jaw, s, R, t, crop_size), landmarks)
         return self.last
 
     def fit(self, landmarks: np.ndarray, crop_size: int = 256) -> FaceParams:
@@ -115,8 +127,11 @@ class FaceFitter:
             jaw = self._jaw_step(shape, jaw, joint, s, R, t, target)
             q = self._unjaw(self._to_model(target, s, R, t), jaw, joint)
             psi = self._expr_ridge.solve((q - self._base).reshape(-1), s)
-        self.last = self._params(psi, jaw, s, R, t, crop_size)
+        self.last = self._with_gaze(self._params(psi, jaw, s, R, t, crop_size), landmarks)
         return self.last
+
+    def _with_gaze(self, params: FaceParams, landmarks: np.ndarray) -> FaceParams:
+        return params if self.gaze is None else self.gaze.fit(params, landmarks)
 
     # -- steps --------------------------------------------------------------------------------
     def _pose(self, shape, jaw, J, target):

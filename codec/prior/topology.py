@@ -25,6 +25,9 @@ EYE_OUTER_CORNERS = (33, 263)  # subject's right, left
 FOREHEAD, CHIN = 10, 152
 JAW_HINGE = [234, 454, 93, 323]  # lateral contour at ear level: their mean sits on the hinge axis
 IRIS = (range(468, 473), range(473, 478))  # centre then ring, one iris each
+EYE_CORNERS = ((33, 133), (362, 263))  # (outer, inner) of the subject's right eye; left eye
+NOSE_TIP, NOSE_BRIDGE = 1, 168
+EYEBALL_RADIUS = 0.0115  # metres from the eyeball's centre to the iris plane (adult ~12 mm)
 
 
 def mesh_triangles() -> np.ndarray:

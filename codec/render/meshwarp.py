@@ -8,7 +8,8 @@ into a triangle-id buffer back to front:
    border): the inner ring moves with the head, the outer ring half as much, the border
    stays, so hair, neck and background follow the head without tearing at its edge;
 2. fans over the mesh's holes: the eyes (so closing lids cover them) and the mouth, whose
-   interior is shaded as a dark cavity when it opens wider than in the reference;
+   interior is shaded as a dark cavity when it opens wider than in the reference; inside
+   each eye opening the picture slides by the iris's motion (gaze), under the lids;
 3. the skin triangles, sorted by depth so the far side of a turned head is hidden.
 """
 
@@ -44,6 +45,7 @@ class MeshWarpRenderer:
         self.regions = find_regions(model)
         self.skin = self.regions.skin
         self.holes = [h for h in (*self.regions.eyes, self.regions.mouth) if len(h) >= 3]
+        self.irises = _irises_for(model, self.holes[: len(self.regions.eyes)])
         self._ready = False
 
     # -- per reference --------------------------------------------------------------------
@@ -101,8 +103,9 @@ class MeshWarpRenderer:
         dst_sheet = np.concatenate([dst[self.outline], moved1, moved2, self.border])
         src_parts = [self.src_sheet[self.sheet_tris]]
         dst_parts = [dst_sheet[self.sheet_tris]]
-        for loop in self.holes:
-            src_parts.append(_fan(self.src[loop]))
+        for i, loop in enumerate(self.holes):
+            shift = self._gaze_shift(loop, self.irises[i], dst) if i < len(self.irises) else 0.0
+            src_parts.append(_fan(self.src[loop]) + shift)
             dst_parts.append(_fan(dst[loop]))
         order = np.argsort(-depth[self.skin].mean(1), kind="stable")  # far first
         skin = self.skin[order]
@@ -110,6 +113,14 @@ class MeshWarpRenderer:
         dst_parts.append(dst[skin])
         sizes = np.cumsum([0] + [len(p) for p in dst_parts])
         return np.concatenate(src_parts), np.concatenate(dst_parts), sizes
+
+    def _gaze_shift(self, loop: np.ndarray, iris: np.ndarray | None, dst: np.ndarray):
+        """Where the reference's iris is, minus where the lids' motion alone would take the
+        driving iris from: the eye's picture slides by this inside the opening."""
+        if iris is None:
+            return 0.0
+        affine = _affine(dst[loop], self.src[loop])
+        return self.src[iris].mean(0) - _apply(affine, dst[iris].mean(0)[None])[0]
 
     def _rasterize(self, dst_tris: np.ndarray, layers: np.ndarray) -> np.ndarray:
         ids = np.zeros((self.size, self.size), np.int32)
@@ -188,6 +199,29 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     if m is None:
         m = np.hstack([np.eye(2), (dst.mean(0) - src.mean(0))[:, None]])
     return m
+
+
+def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2×3 affine (least squares) taking src points onto dst points."""
+    a = np.hstack([src, np.ones((len(src), 1))])
+    return np.linalg.lstsq(a, dst, rcond=None)[0].T
+
+
+def _irises_for(model: FlameModel, eye_loops: list[np.ndarray]) -> list[np.ndarray | None]:
+    """Per eye loop, the iris vertices skinned to an eye joint nearest to it (None if none)."""
+    from codec.prior.gaze import EYES
+
+    irises = [np.flatnonzero(model.weights[:, j] > 0.5) for j in EYES]
+    irises = [i for i in irises if len(i)]
+    v = model.v_template
+    out: list[np.ndarray | None] = []
+    for loop in eye_loops:
+        centre = v[loop].mean(0)
+        near = min(irises, key=lambda i: np.linalg.norm(v[i].mean(0) - centre), default=None)
+        inside = near is not None and np.linalg.norm(v[near].mean(0) - centre) < np.ptp(
+            v[loop][:, 0])
+        out.append(near if inside else None)
+    return out
 
 
 def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
