@@ -10,6 +10,26 @@ import cv2
 import numpy as np
 
 MOUTH = slice(48, 68)
+GROUPS = {"jaw": slice(0, 17), "brows": slice(17, 27), "nose": slice(27, 36),
+          "eyes": slice(36, 48), "outer_mouth": slice(48, 60), "inner_mouth": slice(60, 68)}
+IRIS_CENTRES = [468, 473]  # MediaPipe's
+
+
+class IrisCentres:
+    """MediaPipe's two iris centres (px) per picture, for the gaze error: the codec's own
+    detector, so it grades what the receiver shows against what the sender saw."""
+
+    def __init__(self):
+        from codec.prior.landmarks import LandmarkDetector
+
+        self.detector = LandmarkDetector(tracking=False)
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
+        pts = self.detector(rgb)
+        return None if pts is None else pts[IRIS_CENTRES, :2]
+
+    def close(self) -> None:
+        self.detector.close()
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,9 +24,11 @@ DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" 
 REENACT = "facecodec-meshwarp-reenact"
 PRECISIONS = (0.5, 1.0, 2.0)  # quantizer step multipliers (EncoderConfig.precision)
 AED_STRIDE = 5  # the face embedding costs ~50 ms, so AED is scored on every 5th frame
+GAZE_STRIDE = 5  # MediaPipe on both pictures: the gaze error is scored on every 5th frame
 FIELDS = ["system", "setting", "clip", "frames", "fps", "payload_bytes_per_frame",
           "wire_bytes_per_frame", "total_bytes_per_frame", "total_kbps", "reference_bytes", "akd",
-          "akd_mouth", "aed", "psnr", "ssim", "detector_misses"]  # fmt: skip
+          "akd_mouth", "aed", "psnr", "ssim", "detector_misses", "gaze_px", "akd_jaw",
+          "akd_brows", "akd_nose", "akd_eyes", "akd_outer_mouth", "akd_inner_mouth"]  # fmt: skip
 
 
 def settings(quick: bool, full: bool, checkpoint: str | None = None) -> list[tuple[str, str, dict]]:
@@ -157,6 +159,7 @@ class SourceClip:
         self.crops = np.stack([c.crop if c is not None else np.zeros((256, 256, 3), np.uint8)
                                for c in crops])  # fmt: skip
         self._truth = [self._landmarks(c) for c in self.crops]
+        self._irises = None  # the original's iris centres, found on first use
         self._embeddings = [
             self.judge.embedding(c, box) if box is not None and i % AED_STRIDE == 0 else None
             for i, (c, (_, box)) in enumerate(zip(self.crops, self._truth, strict=True))
@@ -282,14 +285,34 @@ class SourceClip:
         return {"akd": mean(akd), "akd_mouth": mean(akd_m), "aed": mean(aed),
                 "detector_misses": misses}  # fmt: skip
 
+    def gaze_error(self, images: np.ndarray) -> float | None:
+        """Mean distance (px) between the original's and the output's iris centres."""
+        from benchmarks.metrics import IrisCentres
+
+        irises = IrisCentres()
+        try:
+            if self._irises is None:
+                self._irises = {i: irises(self.crops[i])
+                                for i in range(0, len(self.crops), GAZE_STRIDE)}
+            errors = []
+            for i, truth in self._irises.items():
+                got = irises(images[i]) if truth is not None else None
+                if got is not None:
+                    errors.append(float(np.linalg.norm(got - truth, axis=1).mean()))
+        finally:
+            irises.close()
+        return float(np.mean(errors)) if errors else None
+
     def score(self, images: np.ndarray) -> dict:
-        from benchmarks.metrics import MOUTH, keypoint_distance, psnr, ssim
+        from benchmarks.metrics import GROUPS, MOUTH, keypoint_distance, psnr, ssim
 
         pairs = list(zip(self.crops, images, strict=True))
         out = {"psnr": float(np.mean([psnr(a, b) for a, b in pairs])),
-               "ssim": float(np.mean([ssim(a, b) for a, b in pairs]))}  # fmt: skip
+               "ssim": float(np.mean([ssim(a, b) for a, b in pairs])),
+               "gaze_px": self.gaze_error(images)}  # fmt: skip
         if self.judge is None:
             return out | {"akd": None, "akd_mouth": None, "aed": None, "detector_misses": None}
+        groups: dict[str, list[float]] = {g: [] for g in GROUPS}
         akd, akd_m, aed, misses = [], [], [], 0
         for i, ((truth, _), image) in enumerate(zip(self._truth, images, strict=True)):
             if truth is None:
@@ -302,12 +325,15 @@ class SourceClip:
             pred = self.judge(image, got_box)
             akd.append(keypoint_distance(truth, pred))
             akd_m.append(keypoint_distance(truth, pred, MOUTH))
+            for g, which in GROUPS.items():
+                groups[g].append(keypoint_distance(truth, pred, which))
             if self._embeddings[i] is not None:
                 b = self.judge.embedding(image, got_box)
                 aed.append(float(np.linalg.norm(self._embeddings[i] - b)))
         mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
         return out | {"akd": mean(akd), "akd_mouth": mean(akd_m), "aed": mean(aed),
-                      "detector_misses": misses}  # fmt: skip
+                      "detector_misses": misses,
+                      **{f"akd_{g}": mean(v) for g, v in groups.items()}}  # fmt: skip
 
 
 def write_outputs(records: list[dict], out: Path) -> None:
@@ -336,8 +362,9 @@ def summarize(records: list[dict]) -> str:
     for r in records:
         groups.setdefault((r["system"], r["setting"]), []).append(r)
     lines = ["| system | setting | clips | payload B/frame | wire B/frame | total B/frame | "
-             "total kbps | AKD px | AKD-M px | AED | PSNR dB | SSIM | detector misses |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "total kbps | AKD px | AKD-M px | AED | PSNR dB | SSIM | gaze px | nose px | "
+             "detector misses |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
 
     def f(v, fmt="{:.2f}"):
         return "-" if v is None else fmt.format(v)
@@ -350,8 +377,17 @@ def summarize(records: list[dict]) -> str:
             f"{f(_mean(rows, 'total_bytes_per_frame'), '{:.1f}')} | "
             f"{f(_mean(rows, 'total_kbps'))} | {f(_mean(rows, 'akd'))} | "
             f"{f(_mean(rows, 'akd_mouth'))} | {f(_mean(rows, 'aed'), '{:.3f}')} | "
-            f"{f(_mean(rows, 'psnr'))} | {f(_mean(rows, 'ssim'), '{:.3f}')} | {misses} |"
+            f"{f(_mean(rows, 'psnr'))} | {f(_mean(rows, 'ssim'), '{:.3f}')} | "
+            f"{f(_mean(rows, 'gaze_px'))} | {f(_mean(rows, 'akd_nose'))} | {misses} |"
         )
+    if any(r.get("akd_nose") is not None for r in records):
+        lines += ["", "AKD per landmark group (px):", "",
+                  "| system | setting | jaw | brows | nose | eyes | outer mouth | inner mouth |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for (system, setting), rows in groups.items():
+            cells = " | ".join(f(_mean(rows, f"akd_{g}")) for g in
+                               ("jaw", "brows", "nose", "eyes", "outer_mouth", "inner_mouth"))
+            lines.append(f"| {system} | {setting} | {cells} |")
     return "\n".join(lines)
 
 

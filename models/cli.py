@@ -11,7 +11,7 @@ from models.config import CONFIGS, MODES
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    from models.train.loop import TrainConfig
+    from models.train.config import TrainConfig
 
     d = TrainConfig()
     configs = "; ".join(f"{n} ({c.size}², {c.generator})" for n, c in CONFIGS.items())
@@ -57,6 +57,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -65,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     from codec.prior.safe_pickle import PriorFileError
     from models.checkpoint import CheckpointError
 
-    args = parse(sys.argv[1:] if argv is None else argv)
     try:
         history = run(args)
     except (FileNotFoundError, PriorFileError, CheckpointError, ValueError) as exc:
@@ -82,8 +82,9 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     from codec.prior.flame_io import load_prior
     from models.config import get_config
+    from models.train.config import TrainConfig
     from models.train.data import PairSampler, list_videos, prepare_clip
-    from models.train.loop import TrainConfig, Trainer
+    from models.train.loop import Trainer
     from models.train.mesh_data import MeshPairSampler, held_out, prepare_param_clip
 
     net = get_config(args.config, args.mode, args.keypoints)

@@ -1,0 +1,22 @@
+"""Training settings, torch-free so `facecodec train --help` works without torch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 100_000
+    batch: int = 8
+    lr: float = 2e-4
+    recon_weight: float = 10.0
+    gan_weight: float = 1.0  # 0 turns the discriminator off
+    fm_weight: float = 1.0
+    truncate: bool = True  # random truncation of ψ, so every N works at inference
+    save_every: int = 1000
+    sample_every: int = 500
+    log_every: int = 10
+    seed: int = 0
+    vgg: str | None = None
+    region_weight: float = 1.0  # mesh-guided: extra L1 on the mouth and eyes
