@@ -70,3 +70,28 @@ def test_a_mouth_opened_past_the_reference_is_dark_inside(model, picture):
     lm = landmarks_in_crop(model, opened.params)
     cx, cy = np.rint(lm[[62, 66], :2].mean(0)).astype(int)
     assert out[cy - 1 : cy + 2, cx - 1 : cx + 2].mean() < 60
+
+
+def test_received_keypoints_move_the_mesh(model):
+    """Keypoints mode: the mesh lands on the sent keypoints (a one-sided lip pull that ψ
+    cannot hold), and with keypoints equal to the prediction nothing moves."""
+    from codec.prior.keypoints import driving_keypoints, preset_indices
+    from codec.prior.params import mesh_in_crop
+    from codec.synthetic import SyntheticConfig, make_clip
+
+    clip = make_clip(model, SyntheticConfig(size=256, seconds=0.1))
+    p = clip.params[0]
+    r = MeshWarpRenderer(model)
+    r.set_reference(clip.frames[0], p)
+    mesh = mesh_in_crop(model, p)
+    kp = driving_keypoints(model, p, p, 16)
+    assert np.abs(r._onto_keypoints(mesh, kp) - mesh).max() < 1e-9
+    pulled = kp.copy()
+    pulled[0, :2] += np.array([-4.0, 2.0]) / 128  # the right mouth corner, 4 px out, 2 down
+    moved = r._onto_keypoints(mesh, pulled)
+    landed = model.landmarks(moved, "ibug68")[preset_indices(16), :2]
+    target = (pulled[:, :2] + 1) * 128
+    before = np.abs(model.landmarks(mesh, "ibug68")[preset_indices(16), :2] - target).max()
+    assert before > 3.9 and np.abs(landed - target).max() < 0.25 * before
+    far = np.linalg.norm(mesh[:, :2] - target[0], axis=1) > 60  # the forehead stays put
+    assert np.abs(moved[far] - mesh[far]).max() < 0.2  # of a 4.5 px pull

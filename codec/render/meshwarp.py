@@ -11,6 +11,11 @@ into a triangle-id buffer back to front:
    interior is shaded as a dark cavity when it opens wider than in the reference; inside
    each eye opening the picture slides by the iris's motion (gaze), under the lids;
 3. the skin triangles, sorted by depth so the far side of a turned head is hidden.
+
+In keypoints mode the driving mesh is first moved onto the received keypoints: their
+residuals from the keypoints the parameters predict are spread over the mesh by Gaussian
+radial basis functions, so what the sender paid for on the wire shapes the frame (a
+one-sided smile that a truncated ψ cannot hold, for one).
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class MeshWarpConfig:
     outer_follow: float = 0.5  # how much of the head's motion the outer ring follows
     neck_follow: float = 0.5  # ...and the inner ring straight below the chin
     border_points: int = 4  # control points per crop side, besides the corners
+    keypoint_sigma: float = 0.05  # reach of a keypoint's correction, fraction of the crop
+    keypoint_ridge: float = 0.05  # smooths the correction where keypoints crowd
 
 
 class MeshWarpRenderer:
@@ -82,6 +89,8 @@ class MeshWarpRenderer:
         if not self._ready:
             raise RuntimeError("set_reference must be called before render")
         mesh = mesh_in_crop(self.model, driving.params)
+        if driving.keypoints is not None and len(driving.keypoints):
+            mesh = self._onto_keypoints(mesh, driving.keypoints)
         dst, depth = mesh[:, :2], mesh[:, 2]
         src_tris, dst_tris, layers = self._triangles(dst, depth)
         ids = self._rasterize(dst_tris, layers)
@@ -113,6 +122,22 @@ class MeshWarpRenderer:
         dst_parts.append(dst[skin])
         sizes = np.cumsum([0] + [len(p) for p in dst_parts])
         return np.concatenate(src_parts), np.concatenate(dst_parts), sizes
+
+    def _onto_keypoints(self, mesh: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+        """The mesh moved so its K landmarks land on the received keypoints (2D, smooth)."""
+        from codec.prior.keypoints import preset_indices
+
+        k = len(keypoints)
+        predicted = self.model.landmarks(mesh, "ibug68")[preset_indices(k), :2]
+        sent = (np.asarray(keypoints)[:, :2] + 1.0) * (self.size / 2.0)
+        sigma = self.config.keypoint_sigma * self.size
+        kernel = lambda a, b: np.exp(  # noqa: E731
+            -((a[:, None, :] - b[None, :, :]) ** 2).sum(-1) / (2 * sigma**2))
+        gram = kernel(predicted, predicted) + self.config.keypoint_ridge * np.eye(k)
+        weights = np.linalg.solve(gram, sent - predicted)
+        out = mesh.copy()
+        out[:, :2] += kernel(mesh[:, :2], predicted) @ weights
+        return out
 
     def _gaze_shift(self, loop: np.ndarray, iris: np.ndarray | None, dst: np.ndarray):
         """Where the reference's iris is, minus where the lids' motion alone would take the
