@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setting", choices=SETTINGS, default="params",
                    help="params: N=20; keypoints: K=16 N=50 (default: %(default)s)")
     p.add_argument("--checkpoint", default=None, help="neural checkpoint (default: shipped)")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results/neural/sheet.png"))
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results/validation/sheet.png"))
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     checkpoint = args.checkpoint or default_checkpoint()
     if checkpoint is None:

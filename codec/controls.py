@@ -160,16 +160,8 @@ def parse_gaze(items: list[str]) -> str | tuple[float, float] | None:
         return None
     if items == ["camera"]:
         return "camera"
-    out = {"yaw": 0.0, "pitch": 0.0}
-    for item in items:
-        name, value = _pair(item, "camera, or yaw|pitch=DEGREES, e.g. yaw=10")
-        if name not in out:
-            raise ControlError(f"unknown gaze angle {name!r}; use camera, yaw or pitch")
-        limit = GAZE_LIMITS[name]
-        if not -limit <= value <= limit:
-            raise ControlError(f"gaze {name} must be within ±{limit:g}°, got {value:g}")
-        out[name] = value
-    return (out["yaw"], out["pitch"])
+    yaw, pitch = _angles(items, 0.0, GAZE_LIMITS, "gaze ")
+    return (yaw, pitch)
 
 
 def parse_controls(edits: list[str], offsets: list[str], absolute: list[str],
@@ -187,17 +179,17 @@ def parse_controls(edits: list[str], offsets: list[str], absolute: list[str],
                     parse_gaze(gaze or []))
 
 
-def _angles(items: list[str], default):
-    out = {"yaw": default, "pitch": default, "roll": default}
+def _angles(items: list[str], default, limits: dict = POSE_LIMITS, what: str = ""):
+    out = {name: default for name in limits}
     for item in items:
-        name, value = _pair(item, "yaw|pitch|roll=DEGREES, e.g. yaw=15")
+        name, value = _pair(item, f"{'|'.join(limits)}=DEGREES, e.g. yaw=15")
         if name not in out:
-            raise ControlError(f"unknown angle {name!r}; use yaw, pitch or roll")
-        limit = POSE_LIMITS[name]
+            raise ControlError(f"unknown {what}angle {name!r}; use {', '.join(limits)}")
+        limit = limits[name]
         if not -limit <= value <= limit:
-            raise ControlError(f"{name} must be within ±{limit:g}°, got {value:g}")
+            raise ControlError(f"{what}{name} must be within ±{limit:g}°, got {value:g}")
         out[name] = value
-    return [out["yaw"], out["pitch"], out["roll"]]
+    return [out[name] for name in limits]
 
 
 def _pair(item: str, form: str) -> tuple[str, float]:

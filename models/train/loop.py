@@ -135,26 +135,37 @@ class Trainer:
                 out = g(b["source"], b["kp_s"], b["kp_d"], b["jac"], b["code"])
             recon = self.recon(out.float(), b["driving"])
             loss = self.cfg.recon_weight * recon + sum(10 * v for v in extra.values())
-            if self.d is not None:
-                real, fake = self.d_run(b["driving"]), self.d_run(out)
-                extra["gan_g"] = hinge_g(fake)
-                extra["feature_matching"] = feature_matching(real, fake)
-                loss = loss + self.cfg.gan_weight * extra["gan_g"]
-                loss = loss + self.cfg.fm_weight * extra["feature_matching"]
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
-        if self.d is not None:
-            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                d_loss = hinge_d(self.d_run(b["driving"]), self.d_run(out.detach()))
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
-            extra["gan_d"] = d_loss
+            loss = self._adversarial(loss, b["driving"], out, extra)
+        self._update(loss, b["driving"], out, extra)
         l1 = (out.detach().float() - b["driving"]).abs().mean()
         scalars = {"loss": loss.item(), "recon": recon.item(), "l1": l1.item(),
                    **{k: v.item() for k, v in extra.items()}}
         return scalars, (b["source"], b["driving"], out.detach().float())
+
+    def _adversarial(self, loss, real_images, out, extra: dict):
+        """The generator's hinge and feature-matching terms added to its loss (no-op
+        without a discriminator)."""
+        if self.d is None:
+            return loss
+        real, fake = self.d_run(real_images), self.d_run(out)
+        extra["gan_g"] = hinge_g(fake)
+        extra["feature_matching"] = feature_matching(real, fake)
+        return (loss + self.cfg.gan_weight * extra["gan_g"]
+                + self.cfg.fm_weight * extra["feature_matching"])
+
+    def _update(self, loss, real_images, out, extra: dict) -> None:
+        """One generator step, then one discriminator step when there is one."""
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        if self.d is None:
+            return
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
+            d_loss = hinge_d(self.d_run(real_images), self.d_run(out.detach()))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        extra["gan_d"] = d_loss
 
     def _mesh_step(self, b: dict) -> tuple[dict, tuple]:
         """Mesh-guided: ψ was truncated by the sampler (the mesh saw the same N)."""
@@ -164,22 +175,8 @@ class Trainer:
             region = _region_l1(out, b["driving"], b["weight"])
             loss = self.cfg.recon_weight * (recon + self.cfg.region_weight * region)
             extra = {"region": region}
-            if self.d is not None:
-                real, fake = self.d_run(b["driving"]), self.d_run(out)
-                extra["gan_g"] = hinge_g(fake)
-                extra["feature_matching"] = feature_matching(real, fake)
-                loss = loss + self.cfg.gan_weight * extra["gan_g"]
-                loss = loss + self.cfg.fm_weight * extra["feature_matching"]
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
-        if self.d is not None:
-            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-                d_loss = hinge_d(self.d_run(b["driving"]), self.d_run(out.detach()))
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
-            extra["gan_d"] = d_loss
+            loss = self._adversarial(loss, b["driving"], out, extra)
+        self._update(loss, b["driving"], out, extra)
         with torch.no_grad():
             l1 = (out.clamp(0, 1) - b["driving"]).abs().mean()
             warp_l1 = (b["warped"] - b["driving"]).abs().mean()
