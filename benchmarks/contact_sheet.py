@@ -1,6 +1,6 @@
 """`facecodec bench sheet`: validation frames side by side, original | mesh warp | neural.
 
-    facecodec bench sheet [--clips 6] [--frames 250] [--setting params] [--out PNG]
+    facecodec bench sheet [--clips 6] [--frames 250] [--setting "params N=20"] [--out PNG]
 
 For each held-out clip (never trained on), the same bitstream is decoded by both renderers;
 the frame where the mesh warp is furthest from the original (mean absolute error) is shown,
@@ -17,14 +17,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-SETTINGS = {"params": {"mode": "params", "keypoints": 16, "expr_dims": 20, "precision": 1.0},
-            "keypoints": {"mode": "keypoints", "keypoints": 16, "expr_dims": 50,
-                          "precision": 1.0}}  # fmt: skip
-
 
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.metrics import psnr
-    from benchmarks.rd import DEFAULT_VIDEOS, SourceClip
+    from benchmarks.rd import DEFAULT_VIDEOS, SourceClip, settings
     from codec.prior.build import list_clips
     from codec.prior.flame_io import load_prior
     from codec.render.neural import default_checkpoint
@@ -33,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--videos", type=Path, default=DEFAULT_VIDEOS)
     p.add_argument("--clips", type=int, default=6, help="held-out clips, one row each")
     p.add_argument("--frames", type=int, default=250)
-    p.add_argument("--setting", choices=SETTINGS, default="params",
-                   help="params: N=20; keypoints: K=16 N=50 (default: %(default)s)")
+    grid = {name: params for system, name, params in settings(False, False)
+            if system == "facecodec-meshwarp"}
+    p.add_argument("--setting", choices=grid, default="params N=20",
+                   help="a facecodec setting of bench rd (default: %(default)s)")
     p.add_argument("--checkpoint", default=None, help="neural checkpoint (default: shipped)")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/validation/sheet.png"))
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
@@ -47,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for clip in clips:
         source = SourceClip(clip.path, args.frames, None)
-        mesh, _, _ = source.facecodec(SETTINGS[args.setting])
-        neural, _, _ = source.facecodec({**SETTINGS[args.setting], "checkpoint": str(checkpoint)})
+        mesh, _, _ = source.facecodec(grid[args.setting])
+        neural, _, _ = source.facecodec({**grid[args.setting], "checkpoint": str(checkpoint)})
         err = np.abs(mesh.astype(np.float32) - source.crops.astype(np.float32)).mean((1, 2, 3))
         i = int(np.argmax(err))
         images = (source.crops[i], mesh[i], neural[i])

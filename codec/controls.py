@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from codec.prior.flame import JOINTS, FlameModel
+from codec.prior.flame import FlameModel
+from codec.prior.gaze import EYES as GAZE_JOINTS
 from codec.prior.keypoints import driving_keypoints
 from codec.prior.rotation import euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
 from codec.render.base import DrivingState
@@ -116,7 +117,7 @@ class ControlApplier:
         pose = p.pose.copy()
         pose[0] = matrix_to_axis_angle(self._turn(p.rotation))
         if self.controls.gaze is not None:
-            pose[[LEFT_EYE, RIGHT_EYE]] = self._gaze(pose[0])
+            pose[list(GAZE_JOINTS)] = self._gaze(pose[0])
         params = replace(p, psi=psi, pose=pose)
         keypoints = state.keypoints
         if keypoints is not None:  # move the sent keypoints by what the edits move
@@ -149,9 +150,6 @@ class ControlApplier:
             else:
                 euler[i] = float(np.clip(euler[i] + c.pose_offset[i], -limit, limit))
         return euler_to_matrix(*euler)
-
-
-LEFT_EYE, RIGHT_EYE = JOINTS.index("left_eye"), JOINTS.index("right_eye")
 
 
 def parse_gaze(items: list[str]) -> str | tuple[float, float] | None:

@@ -14,20 +14,16 @@ import hashlib
 import sys
 from pathlib import Path
 
-import torch
-
-from models.checkpoint import FORMAT, VERSION, load_checkpoint
+from models.checkpoint import load_checkpoint, save_checkpoint
+from models.generator import build_generator
 
 
 def export(src: Path, dst: Path) -> str:
     config, data = load_checkpoint(src)
-    weights = {k: v.half() if v.is_floating_point() else v for k, v in data["generator"].items()}
-    out = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
-           "prior_id": data["prior_id"], "step": data["step"], "generator": weights}
+    net = build_generator(config)
+    net.load_state_dict(data["generator"])
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_suffix(".tmp")
-    torch.save(out, tmp)
-    tmp.replace(dst)
+    save_checkpoint(dst, config, net.half(), data["prior_id"], data["step"])
     return hashlib.sha256(dst.read_bytes()).hexdigest()
 
 

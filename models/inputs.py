@@ -31,11 +31,23 @@ def motion_input(model, reference: FaceParams, frame: FaceParams, k: int, expr_m
         kp = np.asarray(sent_keypoints[:k], np.float32)
     else:
         kp = driving_keypoints(model, reference, frame, k).astype(np.float32)
+    return MotionInput(kp, (FLIP @ frame.rotation).astype(np.float32), float(frame.scale),
+                       expression_code(frame, expr_max))
+
+
+def expression_code(frame: FaceParams, expr_max: int) -> np.ndarray:
+    """ψ[:N] zero-padded to expr_max, then the jaw's axis-angle: the generators' code."""
     code = np.zeros(expr_max + 3, np.float32)
     n = min(expr_max, len(frame.psi))
     code[:n] = frame.psi[:n]
     code[expr_max:] = frame.jaw
-    return MotionInput(kp, (FLIP @ frame.rotation).astype(np.float32), float(frame.scale), code)
+    return code
+
+
+def pixel_map_to_grid(maps, size: int):
+    """A backward map in reference pixels (cv2.remap's convention) -> grid_sample's [-1, 1]
+    with align_corners=False; numpy arrays or torch tensors alike."""
+    return (maps + 0.5) * (2.0 / size) - 1.0
 
 
 def jacobian(source: MotionInput, driving: MotionInput) -> np.ndarray:

@@ -91,12 +91,6 @@ class MeshGuidedGenerator(nn.Module):
         return picture + self.rgb(torch.cat([x, picture], 1))
 
 
-def pixel_map_to_grid(maps: torch.Tensor, size: int) -> torch.Tensor:
-    """A backward map in reference pixels (cv2.remap's convention) -> grid_sample's [-1, 1]
-    with align_corners=False."""
-    return (maps + 0.5) * (2.0 / size) - 1.0
-
-
 _IDENTITY: dict = {}
 
 

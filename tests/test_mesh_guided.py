@@ -86,9 +86,10 @@ def test_short_training_on_two_dev_clips_lowers_the_loss(model, dev_dir, tmp_pat
 
 
 def test_code_and_region_weights(model, clip):
-    from models.train.mesh_data import code_vector, region_weights
+    from models.inputs import expression_code
+    from models.train.mesh_data import region_weights
 
-    code = code_vector(clip.params[5].truncated(10), 50)
+    code = expression_code(clip.params[5].truncated(10), 50)
     assert code.shape == (53,) and not code[10:50].any()
     assert np.allclose(code[50:], clip.params[5].jaw)
     w = region_weights(model, clip.params[5], 256)

@@ -10,7 +10,7 @@ keep them inside what eyes do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +19,11 @@ from codec.prior.params import FaceParams
 from codec.prior.rotation import rodrigues
 
 EYES = (JOINTS.index("left_eye"), JOINTS.index("right_eye"))
+
+
+def iris_vertices(model: FlameModel) -> list[np.ndarray]:
+    """Per eye joint (left, right), the vertices it carries: the iris points."""
+    return [np.flatnonzero(model.weights[:, j] > 0.5) for j in EYES]
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,7 @@ class GazeFitter:
 
     def __init__(self, model: FlameModel, config: GazeConfig = GazeConfig()):
         self.model, self.config = model, config
-        w = model.weights
-        self.irises = [np.flatnonzero(w[:, j] > 0.5) for j in EYES]
+        self.irises = iris_vertices(model)
         ids = np.asarray(model.fit_mediapipe_ids)
         self.available = (len(ids) == len(model.v_template) and len(ids) >= 478
                           and all(len(i) >= 3 for i in self.irises))
@@ -72,8 +76,6 @@ class GazeFitter:
         pose = params.pose.copy()
         pose[EYES[0]] = [x[0], x[1], 0.0]
         pose[EYES[1]] = [x[2], x[3], 0.0]
-        from dataclasses import replace
-
         return replace(params, pose=pose)
 
     def _limits(self) -> tuple[np.ndarray, np.ndarray]:

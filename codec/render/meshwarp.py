@@ -234,10 +234,9 @@ def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def _irises_for(model: FlameModel, eye_loops: list[np.ndarray]) -> list[np.ndarray | None]:
     """Per eye loop, the iris vertices skinned to an eye joint nearest to it (None if none)."""
-    from codec.prior.gaze import EYES
+    from codec.prior.gaze import iris_vertices
 
-    irises = [np.flatnonzero(model.weights[:, j] > 0.5) for j in EYES]
-    irises = [i for i in irises if len(i)]
+    irises = [i for i in iris_vertices(model) if len(i)]
     v = model.v_template
     out: list[np.ndarray | None] = []
     for loop in eye_loops:

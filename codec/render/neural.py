@@ -32,7 +32,7 @@ class NeuralRenderer:
     name = "neural"
 
     def __init__(self, model: FlameModel, checkpoint: str | None = None,
-                 device: str | None = None, threads: int | None = None):
+                 device: str | None = None):
         from codec.render import RendererUnavailableError
 
         checkpoint = checkpoint or default_checkpoint()
@@ -59,8 +59,6 @@ class NeuralRenderer:
                 f"{checkpoint}: a {config.mode} checkpoint is driven by its own keypoint "
                 "detector, not by the bitstream; the receiver needs a flame-mode one"
             )
-        if threads:
-            torch.set_num_threads(threads)
         self.torch, self.model, self.config = torch, model, config
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
@@ -107,17 +105,15 @@ class NeuralRenderer:
         return image
 
     def _mesh_frame(self, driving: DrivingState):
-        from models.mesh_guided import pixel_map_to_grid
-        from models.train.mesh_data import code_vector
+        from models.inputs import expression_code, pixel_map_to_grid
 
         s = self.config.size
         params = _at_size(driving.params, s)
         warped, maps = self.mesh.render_with_map(
             DrivingState(driving.seq, driving.time_ms, driving.ref_id, params, None))
-        grid = pixel_map_to_grid(self.torch.from_numpy(maps)[None].to(self.device), s)
-        code = self._array(code_vector(params, self.config.expr_max))
-        return self.net.render(self.features, self.source, self._tensor(warped),
-                               grid.to(self.dtype), code)
+        grid = self._array(pixel_map_to_grid(maps, s))
+        code = self._array(expression_code(params, self.config.expr_max))
+        return self.net.render(self.features, self.source, self._tensor(warped), grid, code)
 
     def _kp_frame(self, driving: DrivingState):
         from models.inputs import jacobian, motion_input

@@ -23,6 +23,7 @@ import numpy as np
 from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.base import DrivingState
 from codec.render.meshwarp import MeshWarpRenderer
+from models.inputs import expression_code, pixel_map_to_grid
 
 CODE_DIMS_CHOICES = (0, 5, 10, 20, 50)  # the codec's usual N; half the samples draw these
 REGIONS = {"mouth": range(48, 68), "left_eye": range(36, 42), "right_eye": range(42, 48)}
@@ -116,19 +117,10 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
     size = source.shape[0]
     return {
         "source": source, "warped": warped, "driving": clip.crops[j],
-        "grid": ((maps + 0.5) * (2.0 / size) - 1.0).astype(np.float32),
-        "code": code_vector(driving, expr_max),
+        "grid": pixel_map_to_grid(maps, size).astype(np.float32),
+        "code": expression_code(driving, expr_max),
         "weight": region_weights(model, driving, size),
     }  # fmt: skip
-
-
-def code_vector(params: FaceParams, expr_max: int) -> np.ndarray:
-    """ψ[:N] zero-padded to expr_max, then the jaw's axis-angle."""
-    code = np.zeros(expr_max + 3, np.float32)
-    n = min(expr_max, len(params.psi))
-    code[:n] = params.psi[:n]
-    code[expr_max:] = params.jaw
-    return code
 
 
 class MeshPairSampler:
