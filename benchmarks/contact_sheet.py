@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.rd import DEFAULT_VIDEOS, SourceClip, settings
     from codec.prior.build import list_clips
     from codec.prior.flame_io import load_prior
-    from codec.render.neural import default_checkpoint
+    from models.renderer import default_checkpoint
 
     p = argparse.ArgumentParser(prog="facecodec bench sheet", description=__doc__.split("\n")[0])
     p.add_argument("--videos", type=Path, default=DEFAULT_VIDEOS)

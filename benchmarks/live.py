@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_one(video: Path, frames: int, bundle: int, loss: float) -> dict:
+    from benchmarks.loopback import loopback_call
     from codec.prior.flame_io import load_prior
     from codec.render.meshwarp import MeshWarpRenderer
     from receiver.config import ReceiverConfig
-    from receiver.demo import loopback_call
     from sender.capture import FileSource
     from sender.config import SenderConfig
 

@@ -197,9 +197,11 @@ class SourceClip:
     def facecodec(self, params: dict, loss: float = 0.0, seed: int = 0):
         """Encode, then decode what arrives: with `loss`, each Motion packet is lost at that
         rate (Hello and Reference travel on the reliable channel and always arrive)."""
+        from bitstream import PacketType, packet_type
         from codec.config import EncoderConfig, without_refresh
         from codec.decoder import Decoder
         from codec.encoder import Encoder
+        from codec.offline import transcode
         from codec.prior.flame_io import load_prior
         from codec.render import make_renderer
 
@@ -209,24 +211,21 @@ class SourceClip:
         config = without_refresh(EncoderConfig(**params))
         renderer = make_renderer("neural" if checkpoint else "meshwarp", model, checkpoint)
         enc, dec = Encoder(model, config, self.fps), Decoder(model, renderer)
-        from bitstream import PacketType, packet_type
-
         rng = np.random.default_rng(seed)
-        images, motion, reference, held = [], [], 0, None
-        for frame, crop in zip(self.frames, self.crops, strict=True):
-            result = enc.encode(frame)
-            if not np.array_equal(result.crop, crop):
+        motion, reference = [], 0
+
+        def lossy(data: bytes) -> bytes | None:
+            lost = loss and packet_type(data) == PacketType.MOTION and rng.random() < loss
+            return None if lost else data
+
+        def tally(result) -> None:
+            nonlocal reference
+            if not np.array_equal(result.crop, self.crops[result.seq]):
                 raise RuntimeError("the encoder's crop differs from the benchmark's crop")
-            out = None
-            for data in result.packets:
-                if loss and packet_type(data) == PacketType.MOTION and rng.random() < loss:
-                    continue
-                out = dec.push(data) or out
-            held = out.image if out is not None else (held if held is not None else dec.hold())
-            images.append(held)
-            motion += [result.motion_bytes] if result.motion_bytes else []
+            motion.extend([result.motion_bytes] if result.motion_bytes else [])
             reference += result.reference_bytes
-        enc.finish()
+
+        images = [s.image for s in transcode(self.frames, enc, dec, lossy, tally)]
         return np.stack(images), float(np.mean(motion)) if motion else 0.0, reference
 
     def reenact(self, identity: SourceClip) -> dict:
@@ -241,6 +240,7 @@ class SourceClip:
         from codec.config import EncoderConfig, without_refresh
         from codec.decoder import Decoder
         from codec.encoder import Encoder
+        from codec.offline import transcode
         from codec.prior.flame_io import load_prior
         from codec.render.meshwarp import MeshWarpRenderer
 
@@ -249,41 +249,22 @@ class SourceClip:
         first = Encoder(model, config, self.fps).encode(identity.frames[0])
         swap = [p for p in first.packets if packet_type(p) == PacketType.REFERENCE]
         enc, dec = Encoder(model, config, self.fps), Decoder(model, MeshWarpRenderer(model))
-        images, held = [], None
-        for frame in self.frames:
-            out = None
-            for data in enc.encode(frame).packets:
-                if packet_type(data) == PacketType.REFERENCE and swap:
-                    data = swap[0]
-                out = dec.push(data) or out
-            held = out.image if out is not None else (held if held is not None else dec.hold())
-            images.append(held)
+
+        def their_reference(data: bytes) -> bytes:
+            return swap[0] if swap and packet_type(data) == PacketType.REFERENCE else data
+
+        images = [s.image for s in transcode(self.frames, enc, dec, their_reference)]
         return {"frames": len(images)} | self._score_reenactment(np.stack(images), identity)
 
     def _score_reenactment(self, images: np.ndarray, identity: SourceClip) -> dict:
-        from benchmarks.metrics import MOUTH, keypoint_distance
-
-        empty = {"akd": None, "akd_mouth": None, "aed": None, "detector_misses": None}
         base, base_box = identity._truth[0] if identity._truth else (None, None)
         driver0 = self._truth[0][0] if self._truth else None
         if self.judge is None or base is None or driver0 is None:
-            return empty
+            return dict.fromkeys(("akd", "akd_mouth", "aed", "detector_misses"))
         who = self.judge.embedding(identity.crops[0], base_box)
-        akd, akd_m, aed, misses = [], [], [], 0
-        for i, ((truth, _), image) in enumerate(zip(self._truth, images, strict=True)):
-            box = self.judge.box(image)
-            if truth is None or box is None:
-                misses += 1
-                continue
-            target = base + (truth - driver0)
-            pred = self.judge(image, box)
-            akd.append(keypoint_distance(target, pred))
-            akd_m.append(keypoint_distance(target, pred, MOUTH))
-            if i % AED_STRIDE == 0:
-                aed.append(float(np.linalg.norm(who - self.judge.embedding(image, box))))
-        mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
-        return {"akd": mean(akd), "akd_mouth": mean(akd_m), "aed": mean(aed),
-                "detector_misses": misses}  # fmt: skip
+        targets = [None if t is None else base + (t - driver0) for t, _ in self._truth]
+        people = [who if i % AED_STRIDE == 0 else None for i in range(len(images))]
+        return self._landmark_scores(targets, people, images, groups=False)
 
     def gaze_error(self, images: np.ndarray) -> float | None:
         """Mean distance (px) between the original's and the output's iris centres."""
@@ -304,36 +285,42 @@ class SourceClip:
         return float(np.mean(errors)) if errors else None
 
     def score(self, images: np.ndarray) -> dict:
-        from benchmarks.metrics import GROUPS, MOUTH, keypoint_distance, psnr, ssim
+        from benchmarks.metrics import psnr, ssim
 
         pairs = list(zip(self.crops, images, strict=True))
         out = {"psnr": float(np.mean([psnr(a, b) for a, b in pairs])),
                "ssim": float(np.mean([ssim(a, b) for a, b in pairs])),
                "gaze_px": self.gaze_error(images)}  # fmt: skip
         if self.judge is None:
-            return out | {"akd": None, "akd_mouth": None, "aed": None, "detector_misses": None}
-        groups: dict[str, list[float]] = {g: [] for g in GROUPS}
+            return out | dict.fromkeys(("akd", "akd_mouth", "aed", "detector_misses"))
+        targets = [t for t, _ in self._truth]
+        return out | self._landmark_scores(targets, self._embeddings, images)
+
+    def _landmark_scores(self, targets: list, people: list, images: np.ndarray,
+                         groups: bool = True) -> dict:
+        """AKD (all, mouth, per group) against `targets`, and AED against the embeddings in
+        `people` (None: not scored on that frame); a frame with no target or no face found
+        in the output counts as a detector miss."""
+        from benchmarks.metrics import GROUPS, MOUTH, keypoint_distance
+
+        by_group: dict[str, list[float]] = {g: [] for g in GROUPS}
         akd, akd_m, aed, misses = [], [], [], 0
-        for i, ((truth, _), image) in enumerate(zip(self._truth, images, strict=True)):
-            if truth is None:
+        for target, person, image in zip(targets, people, images, strict=True):
+            box = self.judge.box(image) if target is not None else None
+            if box is None:
                 misses += 1
                 continue
-            got_box = self.judge.box(image)
-            if got_box is None:
-                misses += 1
-                continue
-            pred = self.judge(image, got_box)
-            akd.append(keypoint_distance(truth, pred))
-            akd_m.append(keypoint_distance(truth, pred, MOUTH))
+            pred = self.judge(image, box)
+            akd.append(keypoint_distance(target, pred))
+            akd_m.append(keypoint_distance(target, pred, MOUTH))
             for g, which in GROUPS.items():
-                groups[g].append(keypoint_distance(truth, pred, which))
-            if self._embeddings[i] is not None:
-                b = self.judge.embedding(image, got_box)
-                aed.append(float(np.linalg.norm(self._embeddings[i] - b)))
+                by_group[g].append(keypoint_distance(target, pred, which))
+            if person is not None:
+                aed.append(float(np.linalg.norm(person - self.judge.embedding(image, box))))
         mean = lambda v: float(np.mean(v)) if v else None  # noqa: E731
-        return out | {"akd": mean(akd), "akd_mouth": mean(akd_m), "aed": mean(aed),
-                      "detector_misses": misses,
-                      **{f"akd_{g}": mean(v) for g, v in groups.items()}}  # fmt: skip
+        scores = {"akd": mean(akd), "akd_mouth": mean(akd_m), "aed": mean(aed),
+                  "detector_misses": misses}  # fmt: skip
+        return scores | ({f"akd_{g}": mean(v) for g, v in by_group.items()} if groups else {})
 
 
 def write_outputs(records: list[dict], out: Path) -> None:

@@ -17,7 +17,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -42,38 +41,37 @@ def reconstruct(model, path: Path, frames: int, dlib_lm) -> dict:
     from codec.config import EncoderConfig, without_refresh
     from codec.decoder import Decoder
     from codec.encoder import Encoder
+    from codec.offline import TimedRenderer, transcode
     from codec.render.meshwarp import MeshWarpRenderer
     from codec.video import read_frames, video_fps
 
     first_frame_only = without_refresh(EncoderConfig())
     enc = Encoder(model, first_frame_only, fps=video_fps(path))
-    renderer = _Timed(MeshWarpRenderer(model))
+    renderer = TimedRenderer(MeshWarpRenderer(model))
     dec = Decoder(model, renderer)
     rows = {"psnr": [], "ssim": [], "akd": [], "akd_m": [], "render_ms": []}
     fallback = missing = 0
-    for frame in read_frames(path, max_frames=frames):
-        result = enc.encode(frame)
-        out = None
-        for data in result.packets:
-            out = dec.push(data) or out
-        if out is None:
+    crops: list[np.ndarray] = []
+    frames = read_frames(path, max_frames=frames)
+    for shown in transcode(frames, enc, dec, on_result=lambda r: crops.append(r.crop)):
+        if not shown.decoded:
             continue
-        rows["psnr"].append(psnr(result.crop, out.image))
-        rows["ssim"].append(ssim(result.crop, out.image))
+        crop = crops[shown.seq]
+        rows["psnr"].append(psnr(crop, shown.image))
+        rows["ssim"].append(ssim(crop, shown.image))
         if dlib_lm is None:
             continue
-        box = dlib_lm.box(result.crop)
-        truth = dlib_lm(result.crop, box)
+        box = dlib_lm.box(crop)
+        truth = dlib_lm(crop, box)
         if truth is None:
             missing += 1
             continue
-        pred = dlib_lm(out.image)
+        pred = dlib_lm(shown.image)
         if pred is None:
             fallback += 1
-            pred = dlib_lm(out.image, box)
+            pred = dlib_lm(shown.image, box)
         rows["akd"].append(keypoint_distance(truth, pred))
         rows["akd_m"].append(keypoint_distance(truth, pred, MOUTH))
-    enc.finish()
     rows["render_ms"] = renderer.ms
     summary = {k: float(np.mean(v)) if v else None for k, v in rows.items() if k != "render_ms"}
     ms = float(np.median(rows["render_ms"])) if rows["render_ms"] else None
@@ -81,22 +79,6 @@ def reconstruct(model, path: Path, frames: int, dlib_lm) -> dict:
                 "fps": 1000 / ms if ms else None, "dlib_missing_input": missing,
                 "dlib_box_reused": fallback}  # fmt: skip
     return summary
-
-
-class _Timed:
-    """Times `render` alone: no packet parsing, no picture decoding, no set-up."""
-
-    def __init__(self, inner):
-        self.inner, self.name, self.ms = inner, inner.name, []
-
-    def set_reference(self, picture, params):
-        self.inner.set_reference(picture, params)
-
-    def render(self, driving):
-        t = time.perf_counter()
-        image = self.inner.render(driving)
-        self.ms.append((time.perf_counter() - t) * 1000)
-        return image
 
 
 def main(argv: list[str] | None = None) -> int:

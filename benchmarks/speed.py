@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _time_neural(model, checkpoint, crop, ref, states) -> list[float]:
-    from codec.render.neural import NeuralRenderer
+    from models.renderer import NeuralRenderer
 
     neural = NeuralRenderer(model, checkpoint)
     neural.set_reference(crop, ref)

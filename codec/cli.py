@@ -11,7 +11,7 @@ import sys
 
 # subcommand -> (module, what it does)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("receiver.demo", "signaling + receiver + sender on loopback in one command"),
+    "demo": ("benchmarks.loopback", "signaling + receiver + sender on loopback in one command"),
     "send": ("sender.cli", "live sender: webcam or video file -> WebRTC data channels"),
     "receive": ("receiver.cli", "live receiver: data channels -> rendered frames"),
     "signal": ("signaling.cli", "signaling server (rooms, tokens, offer/answer relay)"),

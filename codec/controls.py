@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.gaze import EYES as GAZE_JOINTS
 from codec.prior.keypoints import driving_keypoints
 from codec.prior.rotation import euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
-from codec.render.base import DrivingState
 
 EDITS = ("neutral", "smile", "open_mouth", "raise_brows", "blink")
 POSE_LIMITS = {"yaw": 35.0, "pitch": 25.0, "roll": 25.0}  # degrees, for offsets and overrides

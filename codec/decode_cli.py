@@ -81,11 +81,10 @@ class _State:
 
 
 def run(args: argparse.Namespace, state: _State) -> None:
-    import time
-
-    from bitstream import BitstreamError, read_packets
+    from bitstream import read_packets
     from codec.controls import ControlApplier, parse_controls
     from codec.decoder import Decoder
+    from codec.offline import TimedRenderer, play
     from codec.prior.flame_io import load_prior
     from codec.render import make_renderer
     from codec.video import VideoWriter
@@ -93,51 +92,31 @@ def run(args: argparse.Namespace, state: _State) -> None:
     controls = parse_controls(args.edit, args.pose_offset, args.pose, args.gaze)
     model = load_prior(args.flame)
     edit = ControlApplier(model, controls) if controls.active else None
-    decoder = Decoder(model, make_renderer(args.renderer, model, args.weights), edit)
+    renderer = TimedRenderer(make_renderer(args.renderer, model, args.weights))
+    state.render_ms = renderer.ms
+    decoder = Decoder(model, renderer, edit)
     originals = _Originals(args.side_by_side) if args.side_by_side else None
     writer: VideoWriter | None = None
-    held = None
 
-    def emit(image: np.ndarray) -> None:
-        nonlocal writer
-        if writer is None:
-            fps = decoder.hello.fps if decoder.hello else 25.0
-            writer = VideoWriter(args.output, fps)
-        if originals is not None:
-            image = np.hstack([originals.next(image.shape[0]), image])
-        writer.write(image)
-        state.written += 1
+    def skipped(exc: Exception) -> None:
+        state.bad_packets += 1
+        print(f"facecodec decode: skipped a packet: {exc}", file=sys.stderr)
 
     try:
-        for data in read_packets(args.input):
-            t = time.perf_counter()
-            try:
-                frame = decoder.push(data)
-            except BitstreamError as exc:
-                state.bad_packets += 1
-                print(f"facecodec decode: skipped a packet: {exc}", file=sys.stderr)
-                continue
-            if frame is None or frame.seq < state.written:
-                continue
-            state.render_ms.append((time.perf_counter() - t) * 1000)
-            while state.written < frame.seq:  # frames with no face or a lost packet
-                emit(decoder_hold(held, decoder))
-                state.held_frames += 1
-            emit(frame.image)
-            held = frame.image
-        total = decoder.bye.frames if decoder.bye else state.written
-        while state.written < total:
-            emit(decoder_hold(held, decoder))
-            state.held_frames += 1
+        for shown in play(read_packets(args.input), decoder, skipped):
+            if writer is None:
+                writer = VideoWriter(args.output, decoder.hello.fps if decoder.hello else 25.0)
+            image = shown.image
+            if originals is not None:
+                image = np.hstack([originals.next(image.shape[0]), image])
+            writer.write(image)
+            state.written += 1
+            state.held_frames += not shown.decoded
     finally:
         if writer is not None:
             writer.close()
         if originals is not None:
             originals.close()
-
-
-def decoder_hold(held, decoder) -> np.ndarray:
-    return held if held is not None else decoder.hold()
 
 
 class _Originals:

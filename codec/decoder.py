@@ -22,11 +22,12 @@ from bitstream import (
     decode_packet,
 )
 from bitstream.packets import SEQ_BITS
+from codec.driving import DrivingState
 from codec.motion import MotionCodec, reference_params
 from codec.picture import PictureError, decode_picture
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
-from codec.render.base import DrivingState, Renderer
+from codec.render.base import Renderer
 
 KEPT_REFERENCES = 4
 

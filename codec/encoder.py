@@ -15,6 +15,7 @@ import numpy as np
 
 from bitstream import Bye, Hello, MotionMode, Reference, encode_packet, expression_steps
 from codec.config import EncoderConfig
+from codec.driving import DrivingState
 from codec.motion import MotionCodec, reference_params, to_wire
 from codec.picture import encode_picture
 from codec.prior.crop import CropBox
@@ -22,7 +23,6 @@ from codec.prior.face_track import FaceTrack
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, landmarks_in_crop
-from codec.render.base import DrivingState
 
 
 @dataclass(frozen=True)

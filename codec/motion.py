@@ -15,12 +15,12 @@ import numpy as np
 
 from bitstream import BitstreamError, Hello, Motion, MotionMode, RefParams, dequantize, quantize
 from bitstream.packets import SEQ_BITS
+from codec.driving import DrivingState
 from codec.prior.flame import JOINTS, FlameModel
 from codec.prior.gaze import EYES
 from codec.prior.keypoints import driving_keypoints
 from codec.prior.params import FaceParams
 from codec.prior.rotation import matrix_to_axis_angle, rodrigues_one
-from codec.render.base import DrivingState
 
 JAW = JOINTS.index("jaw")
 

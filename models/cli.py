@@ -38,7 +38,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--vgg", default=None, metavar="PATH",
                    help="torchvision VGG-19 state dict for the perceptual loss (never "
                    "downloaded); without it: multi-scale L1 + SSIM")
+    p.add_argument("--init", type=Path, default=None, metavar="CKPT",
+                   help="fine-tune: start the generator from this checkpoint (same config)")
     p.add_argument("--no-gan", action="store_true", help="train without the discriminator")
+    p.add_argument("--gan-weight", type=float, default=d.gan_weight,
+                   help="weight of the hinge GAN term (default: %(default)s)")
+    p.add_argument("--fm-weight", type=float, default=d.fm_weight,
+                   help="weight of discriminator feature matching (default: %(default)s)")
+    p.add_argument("--disc-width", type=int, default=d.disc_width,
+                   help="discriminator channels, first layer (default: %(default)s)")
     p.add_argument("--region-weight", type=float, default=d.region_weight,
                    help="mesh-guided: extra L1 weight on mouth and eyes (default: %(default)s)")
     p.add_argument("--clips", type=int, default=None, help="use the first N videos only")
@@ -107,7 +115,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     if last.exists() and not args.resume:
         raise ValueError(f"{last} exists: pass --resume to continue, or another --out")
     train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
-                        gan_weight=0.0 if args.no_gan else TrainConfig().gan_weight,
+                        gan_weight=0.0 if args.no_gan else args.gan_weight,
+                        fm_weight=args.fm_weight, disc_width=args.disc_width,
                         region_weight=args.region_weight,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch
@@ -120,4 +129,6 @@ def run(args: argparse.Namespace) -> list[dict]:
     trainer = Trainer(net, train, sampler, args.out, model.prior_id, args.device)
     if args.resume:
         trainer.resume(last)
+    elif args.init:
+        trainer.init_from(args.init)
     return trainer.fit()

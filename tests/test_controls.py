@@ -12,10 +12,10 @@ from codec.controls import (
     edit_direction,
     parse_controls,
 )
+from codec.driving import DrivingState
 from codec.prior.flame import JOINTS
 from codec.prior.flame_io import load_prior
 from codec.prior.params import FaceParams, landmarks_in_crop
-from codec.render.base import DrivingState
 
 
 @pytest.fixture(scope="module")

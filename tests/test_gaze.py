@@ -12,13 +12,13 @@ from bitstream import decode_packet, encode_packet
 from codec.config import EncoderConfig, without_refresh
 from codec.controls import ControlApplier, ControlError, parse_controls
 from codec.decoder import Decoder
+from codec.driving import DrivingState
 from codec.encoder import Encoder, stream_hello
 from codec.motion import MotionCodec
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame_io import load_prior
 from codec.prior.landmarks import LandmarkDetector
 from codec.prior.params import mesh_in_crop
-from codec.render.base import DrivingState
 from codec.render.meshwarp import MeshWarpRenderer
 from codec.synthetic import SyntheticConfig, make_clip
 

@@ -7,12 +7,12 @@ import asyncio
 import numpy as np
 import pytest
 
+from benchmarks.loopback import loopback_call
 from codec.config import EncoderConfig
 from codec.prior.flame_io import load_prior
 from codec.prior.params import landmarks_in_crop
 from codec.render.meshwarp import MeshWarpRenderer
 from receiver.config import ReceiverConfig
-from receiver.demo import loopback_call
 from receiver.sinks import FileSink
 from sender.capture import FileSource, SyntheticSource
 from sender.config import SenderConfig

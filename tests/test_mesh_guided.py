@@ -10,8 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason='the neural receiver needs pip install -e ".[train]"')
 
+from codec.driving import DrivingState  # noqa: E402
 from codec.prior.flame_io import load_prior  # noqa: E402
-from codec.render.base import DrivingState  # noqa: E402
 from codec.render.meshwarp import MeshWarpRenderer  # noqa: E402
 from codec.synthetic import SyntheticConfig, make_clip  # noqa: E402
 from models.checkpoint import save_checkpoint  # noqa: E402
@@ -44,7 +44,7 @@ def _padded(psi, n):
 
 def test_fresh_generator_is_the_mesh_warp(model, clip, tmp_path):
     """At initialization the neural renderer's frames equal the mesh warp's (±1 level)."""
-    from codec.render.neural import NeuralRenderer
+    from models.renderer import NeuralRenderer
 
     save_checkpoint(tmp_path / "fresh.pt", MESH, build_generator(MESH), model.prior_id)
     neural = NeuralRenderer(model, str(tmp_path / "fresh.pt"), device="cpu")
@@ -98,8 +98,8 @@ def test_code_and_region_weights(model, clip):
 
 def test_shipped_checkpoint_renders_and_is_refused_against_another_prior(model, clip):
     from codec.render import RendererUnavailableError, make_renderer
-    from codec.render.neural import default_checkpoint
     from models.checkpoint import load_checkpoint
+    from models.renderer import default_checkpoint
 
     path = default_checkpoint()
     if path is None:

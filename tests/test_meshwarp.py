@@ -9,10 +9,10 @@ import pytest
 
 from benchmarks.metrics import psnr
 from codec.controls import ControlApplier, Controls
+from codec.driving import DrivingState
 from codec.prior.flame import JOINTS
 from codec.prior.flame_io import load_prior
 from codec.prior.params import FaceParams
-from codec.render.base import DrivingState
 from codec.render.meshwarp import MeshWarpRenderer
 
 

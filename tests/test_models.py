@@ -147,7 +147,7 @@ def test_tiny_trains_on_two_dev_clips_and_renders(dev_dir, tmp_path):
 
 
 def test_renderer_refuses_what_it_cannot_use(tmp_path):
-    import codec.render.neural as neural
+    import models.renderer as neural
     from codec.prior.flame_io import load_prior
     from codec.render import RendererUnavailableError, make_renderer
 

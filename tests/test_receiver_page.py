@@ -12,10 +12,10 @@ import contextlib
 import numpy as np
 import pytest
 
+from benchmarks.loopback import loopback_call
 from codec.prior.flame_io import load_prior
 from codec.render.meshwarp import MeshWarpRenderer
 from receiver.config import ReceiverConfig
-from receiver.demo import loopback_call
 from sender.capture import SyntheticSource
 from sender.config import SenderConfig
 from tests.cdp import CHROMIUM, Browser

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
-from codec.render.base import DrivingState
 from codec.render.mesh_regions import find_regions
 
 CAVITY_RGB = np.array([42.0, 14.0, 16.0])  # a dark mouth interior, a little red

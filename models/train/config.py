@@ -13,6 +13,7 @@ class TrainConfig:
     recon_weight: float = 10.0
     gan_weight: float = 1.0  # 0 turns the discriminator off
     fm_weight: float = 1.0
+    disc_width: int = 64  # the patch discriminator's first-layer channels
     truncate: bool = True  # random truncation of ψ, so every N works at inference
     save_every: int = 1000
     sample_every: int = 500

@@ -43,7 +43,8 @@ class Trainer:
         torch.manual_seed(train.seed + self.rank)
         self.g = build_generator(net).to(self.device)
         self.kp = LearnedKeypoints(net).to(self.device) if net.mode == "baseline" else None
-        self.d = MultiScaleDiscriminator().to(self.device) if train.gan_weight else None
+        self.d = (MultiScaleDiscriminator(width=train.disc_width).to(self.device)
+                  if train.gan_weight else None)
         g_params = list(self.g.parameters()) + (list(self.kp.parameters()) if self.kp else [])
         self.opt_g = torch.optim.Adam(g_params, train.lr, betas=(0.5, 0.999))
         self.opt_d = (torch.optim.Adam(self.d.parameters(), train.lr, betas=(0.5, 0.999))
@@ -68,6 +69,14 @@ class Trainer:
         if self.kp is not None:
             extra["keypoint_net"] = self.kp.state_dict()
         save_checkpoint(path, self.net, self.g, self.prior_id, self.step, extra)
+
+    def init_from(self, path: Path) -> None:
+        """Fine-tuning: the generator's weights from a checkpoint of the same config (a
+        shipped fp16 one too); optimizer, discriminator and step start fresh."""
+        config, data = load_checkpoint(path, self.prior_id)
+        if config != self.net:
+            raise ValueError(f"{path}: a {config.name} checkpoint; this run trains {self.net.name}")
+        self.g.load_state_dict({k: v.float() for k, v in data["generator"].items()})
 
     def resume(self, path: Path) -> None:
         config, data = load_checkpoint(path, self.prior_id)

@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from codec.driving import DrivingState
 from codec.prior.params import FaceParams, landmarks_in_crop
-from codec.render.base import DrivingState
 from codec.render.meshwarp import MeshWarpRenderer
 from models.inputs import expression_code, pixel_map_to_grid
 

@@ -3,25 +3,32 @@
 `set_reference` computes the appearance features once per reference (the expensive part);
 `render` runs only the per-frame part. With a mesh-guided checkpoint (the shipped default,
 `models/zoo/`) the frame starts from the CPU mesh warp and its dense map, which the network
-corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field. Torch
-loads lazily, here only, so the codec and the CPU receiver never need it. On CUDA it
-renders in bf16; a checkpoint trained at a smaller size renders at its size and is resized
-to the crop.
+corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field. The codec
+finds it by name through the `facecodec.renderers` entry point, so only a receiver that asks
+for `--renderer neural` loads torch. On CUDA it renders in bf16; a checkpoint trained at a
+smaller size renders at its size and is resized to the crop.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
+from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
-from codec.render.base import DrivingState
+from codec.render import RendererUnavailableError
+from codec.render.meshwarp import MeshWarpRenderer
+from models.checkpoint import CheckpointError, load_checkpoint
+from models.generator import build_generator
+from models.inputs import expression_code, jacobian, motion_input, pixel_map_to_grid
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "models" / "zoo" / "mesh-cpu.pt"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "zoo" / "mesh-cpu.pt"
 
 
 def default_checkpoint() -> Path | None:
@@ -33,23 +40,12 @@ class NeuralRenderer:
 
     def __init__(self, model: FlameModel, checkpoint: str | None = None,
                  device: str | None = None):
-        from codec.render import RendererUnavailableError
-
         checkpoint = checkpoint or default_checkpoint()
         if not checkpoint:
             raise RendererUnavailableError(
                 "--renderer neural: no shipped checkpoint found (models/zoo/mesh-cpu.pt) and "
                 "no --checkpoint given; use --renderer meshwarp meanwhile"
             )
-        try:
-            import torch
-
-            from models.checkpoint import CheckpointError, load_checkpoint
-            from models.generator import build_generator
-        except ImportError:
-            raise RendererUnavailableError(
-                'the neural renderer needs torch (pip install -e ".[train]")'
-            ) from None
         try:
             config, data = load_checkpoint(checkpoint, model.prior_id)
         except CheckpointError as exc:
@@ -59,7 +55,7 @@ class NeuralRenderer:
                 f"{checkpoint}: a {config.mode} checkpoint is driven by its own keypoint "
                 "detector, not by the bitstream; the receiver needs a flame-mode one"
             )
-        self.torch, self.model, self.config = torch, model, config
+        self.model, self.config = model, config
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         net = build_generator(config)
@@ -69,8 +65,6 @@ class NeuralRenderer:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.mesh = None
         if config.generator == "mesh":
-            from codec.render.meshwarp import MeshWarpRenderer
-
             self.mesh = MeshWarpRenderer(model)
         self.features = None
         self.source = None
@@ -87,8 +81,6 @@ class NeuralRenderer:
         if self.mesh is not None:
             self.mesh.set_reference(small, _at_size(params, s))
         else:
-            from models.inputs import motion_input
-
             self.kp_source = motion_input(self.model, params, params, self.config.keypoints,
                                           self.config.expr_max)
 
@@ -105,8 +97,6 @@ class NeuralRenderer:
         return image
 
     def _mesh_frame(self, driving: DrivingState):
-        from models.inputs import expression_code, pixel_map_to_grid
-
         s = self.config.size
         params = _at_size(driving.params, s)
         warped, maps = self.mesh.render_with_map(
@@ -116,8 +106,6 @@ class NeuralRenderer:
         return self.net.render(self.features, self.source, self._tensor(warped), grid, code)
 
     def _kp_frame(self, driving: DrivingState):
-        from models.inputs import jacobian, motion_input
-
         c = self.config
         d = motion_input(self.model, self.reference, driving.params, c.keypoints, c.expr_max,
                          driving.keypoints)
@@ -126,18 +114,18 @@ class NeuralRenderer:
                                self._array(d.code))
 
     def _tensor(self, image: np.ndarray):
-        x = self.torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
         return x.to(self.device).to(self.dtype).div(255)
 
     def _array(self, a: np.ndarray):
-        x = self.torch.from_numpy(np.ascontiguousarray(a, np.float32))[None]
+        x = torch.from_numpy(np.ascontiguousarray(a, np.float32))[None]
         return x.to(self.device).to(self.dtype)
 
     def _mode(self):
         stack = contextlib.ExitStack()
-        stack.enter_context(self.torch.inference_mode())
+        stack.enter_context(torch.inference_mode())
         if self.device.type == "cuda":
-            stack.enter_context(self.torch.autocast("cuda", self.torch.bfloat16))
+            stack.enter_context(torch.autocast("cuda", torch.bfloat16))
         return stack
 
 
@@ -145,7 +133,5 @@ def _at_size(params: FaceParams, size: int) -> FaceParams:
     """The same face in a crop of another size (the camera scales with it)."""
     if params.crop_size == size:
         return params
-    from dataclasses import replace
-
     k = size / params.crop_size
     return replace(params, scale=params.scale * k, trans=params.trans * k, crop_size=size)

@@ -1,8 +1,10 @@
-"""`facecodec demo`: signaling, a receiver and a sender on loopback, in one command.
+"""The loopback call: signaling, a receiver and a sender in one process (`facecodec demo`).
 
-Everything real: the FastAPI server on a local port, two aiortc peers talking over UDP on
-127.0.0.1, the same services `send` and `receive` run. The source is the webcam when one is
-present, else the built-in synthetic talking head, or `--video FILE`.
+It joins the three services, so it lives above them, beside the benchmarks that measure it
+(`bench live`): neither service imports the other. Everything real: the FastAPI server on a
+local port, two aiortc peers talking over UDP on 127.0.0.1, the same services `send` and
+`receive` run. The source is the webcam when one is present, else the built-in synthetic
+talking head, or `--video FILE`.
 """
 
 from __future__ import annotations

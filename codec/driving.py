@@ -1,0 +1,28 @@
+"""The decoder's output per frame: the motion that drives the reference picture.
+
+It sits below the renderers because the encoder (its closed loop), the motion codec and the
+controls produce and edit it too; renderers only consume it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codec.prior.params import FaceParams
+
+
+@dataclass(frozen=True)
+class DrivingState:
+    """One decoded frame's motion: parameters on the reference's identity, and keypoints.
+
+    `params.beta` is the reference's β (the sender never sends identity per frame);
+    `keypoints` is K×3 in the crop's normalized cube, or None in params mode.
+    """
+
+    seq: int
+    time_ms: float
+    ref_id: int
+    params: FaceParams
+    keypoints: np.ndarray | None
