@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(sys.argv[1:] if argv is None else argv)  # fmt: skip
     from tqdm import tqdm
 
-    from benchmarks.mutations import mutations, sample_hello, sample_packets
     from bitstream import BitstreamError, decode_packet
+    from bitstream.fuzz import mutations, sample_hello, sample_packets
 
     rng = random.Random(args.seed)
     hellos = [sample_hello(10, 16), sample_hello(20, 0), sample_hello(0, 68)]

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+from benchmarks.data import DEV_CLIPS as DEFAULT_VIDEOS
+
 KEYPOINT_CONFIGS = [(k, n) for k in (5, 16, 68) for n in (0, 10, 20, 50)]
 PARAM_CONFIGS = [0, 10, 20, 50]
 INTRA_PERIOD = 25  # frames between intra packets in the predictive estimate

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+from benchmarks.data import DEV_CLIPS as DEFAULT_VIDEOS
 
 
 def parse(argv):

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.data import DEV_CLIPS as DEFAULT_VIDEOS
 from codec.wire import TRANSPORT_OVERHEAD
-
-DEFAULT_VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
 
 REENACT = "facecodec-meshwarp-reenact"
 PRECISIONS = (0.5, 1.0, 2.0)  # quantizer step multipliers (EncoderConfig.precision)

@@ -121,11 +121,9 @@ class ControlApplier:
         params = replace(p, psi=psi, pose=pose)
         keypoints = state.keypoints
         if keypoints is not None:  # move the sent keypoints by what the edits move
-            k = len(keypoints)
-            ref = replace(p, pose=p.pose)
+            k = len(keypoints)  # on the frame's own β: only the edit's motion is added
             keypoints = keypoints + (
-                driving_keypoints(self.model, ref, params, k)
-                - driving_keypoints(self.model, ref, p, k)
+                driving_keypoints(self.model, p, params, k) - driving_keypoints(self.model, p, p, k)
             )
         return replace(state, params=params, keypoints=keypoints)
 

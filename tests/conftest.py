@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+from benchmarks.data import dev_clips
+
+DEV = dev_clips()
 
 
 @pytest.fixture(scope="session")
 def dev_dir() -> Path:
     if not DEV.is_dir():
-        pytest.skip(f"real clips not found at {DEV} (only present beside the CI checkout)")
+        pytest.skip(f"real clips not found at {DEV} (set FACECODEC_DATA, or put them at "
+                    "../shared/data/dev beside the checkout)")
     return DEV

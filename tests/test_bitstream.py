@@ -17,7 +17,6 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.mutations import mutations, random_motion, sample_hello, sample_packets
 from bitstream import (
     VERSION,
     BitstreamError,
@@ -30,6 +29,7 @@ from bitstream import (
     encode_packet,
     read_packets,
 )
+from bitstream.fuzz import mutations, random_motion, sample_hello, sample_packets
 from bitstream.limits import MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
 
 GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"

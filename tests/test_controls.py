@@ -96,3 +96,20 @@ def test_pose_offset_and_override_are_clamped(model):
 def test_bad_control_values_say_what(edits, offsets, message):
     with pytest.raises(ControlError, match=message):
         parse_controls(edits, offsets, [])
+
+
+def test_edits_move_the_sent_keypoints_with_the_face(model):
+    """Keypoints mode: the sent keypoints keep their own residual and move by what the edit
+    moves on the mesh; no edit leaves them exactly as sent."""
+    from codec.prior.keypoints import driving_keypoints
+
+    s = state(model)
+    fitted = driving_keypoints(model, s.params, s.params, 16)
+    residual = np.random.default_rng(0).normal(0, 0.01, fitted.shape)
+    sent = DrivingState(0, 0.0, 0, s.params, fitted + residual)
+    unchanged = ControlApplier(model, Controls())(sent)
+    np.testing.assert_allclose(unchanged.keypoints, sent.keypoints, atol=1e-9)
+    edited = ControlApplier(model, parse_controls(["smile=1"], ["yaw=10"], []))(sent)
+    expected = driving_keypoints(model, s.params, edited.params, 16) + residual
+    np.testing.assert_allclose(edited.keypoints, expected, atol=1e-9)
+    assert np.abs(edited.keypoints - sent.keypoints).max() > 0.02  # it did move them

@@ -1,6 +1,6 @@
 """Hostile-input generator for the bitstream: valid packets flipped, truncated and spliced.
 
-Shared by the fuzz test (a few thousand inputs) and `python -m benchmarks.bitstream_fuzz`
+Shared by the fuzz tests (a few thousand inputs) and `python -m benchmarks.bitstream_fuzz`
 (100,000 and more).
 """
 
