@@ -20,6 +20,7 @@ from receiver.config import ReceiverConfig
 from receiver.link import SenderLink
 from receiver.stats import ReceiverStats
 from signaling.client import SignalingClient
+from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft
 
 log = logging.getLogger("facecodec.receiver")
 
@@ -39,7 +40,7 @@ class Receiver:
     async def run(self) -> dict:
         """Receive until `stop()`, or the first Bye when `until_bye` is set."""
         welcome = await self.client.connect()
-        if not any(p.get("role") == "sender" for p in welcome.get("peers", [])):
+        if not welcome.has("sender"):
             self.say("waiting for the sender")
         signal_task = asyncio.create_task(self._signal_loop())
         stop_task = asyncio.create_task(self.ended.wait())
@@ -62,17 +63,16 @@ class Receiver:
 
     async def _signal_loop(self) -> None:
         while True:
-            msg = await self.client.recv()
-            kind = msg.get("type")
-            if kind == "offer":
-                await self._accept(msg.get("from", ""), str(msg.get("sdp", "")))
-            elif kind == "peer-joined" and msg.get("role") == "sender":
-                self.say(f"sender {msg.get('peer')} joined")
-            elif kind == "peer-left" and self.link and msg.get("peer") == self.link.peer_id:
-                await self._close_link()
-                self.say("the sender left; waiting for the sender")
-            elif kind == "error":
-                log.warning("signaling server: %s", msg.get("message"))
+            match await self.client.recv():
+                case Offer(from_peer=str(peer), sdp=sdp):
+                    await self._accept(peer, sdp)
+                case PeerJoined(peer=peer, role="sender"):
+                    self.say(f"sender {peer} joined")
+                case PeerLeft(peer=peer) if self.link and peer == self.link.peer_id:
+                    await self._close_link()
+                    self.say("the sender left; waiting for the sender")
+                case Error(message=message):
+                    log.warning("signaling server: %s", message)
 
     async def _accept(self, peer: str, sdp: str) -> None:
         await self._close_link()
@@ -84,7 +84,7 @@ class Receiver:
             await link.close()
             return
         self.link = link
-        await self.client.send({"type": "answer", "to": peer, "sdp": answer})
+        await self.client.send(Answer(to=peer, sdp=answer))
         self.worker = asyncio.create_task(self._work(link))
 
     async def _close_link(self) -> None:

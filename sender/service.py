@@ -22,6 +22,7 @@ from sender.config import SenderConfig
 from sender.link import ReceiverLink
 from sender.stats import SenderStats
 from signaling.client import SignalingClient, SignalingError
+from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 
 log = logging.getLogger("facecodec.sender")
 
@@ -60,21 +61,20 @@ class Sender:
         self._stop.set()
 
     # -- signaling ---------------------------------------------------------------------------
-    async def _signal_loop(self, welcome: dict) -> None:
-        for peer in welcome.get("peers", []):
-            if peer.get("role") == "receiver":
-                await self._offer(peer["peer"])
+    async def _signal_loop(self, welcome: Welcome) -> None:
+        for peer in welcome.peers:
+            if peer.role == "receiver":
+                await self._offer(peer.peer)
         while True:
-            msg = await self.client.recv()
-            kind, peer = msg.get("type"), msg.get("peer")
-            if kind == "peer-joined" and msg.get("role") == "receiver":
-                await self._offer(peer)
-            elif kind == "peer-left" and peer in self.links:
-                await self._drop(peer, "left")
-            elif kind == "answer" and msg.get("from") in self.links:
-                await self.links[msg["from"]].accept(str(msg.get("sdp", "")))
-            elif kind == "error":
-                log.warning("signaling server: %s", msg.get("message"))
+            match await self.client.recv():
+                case PeerJoined(peer=peer, role="receiver"):
+                    await self._offer(peer)
+                case PeerLeft(peer=peer) if peer in self.links:
+                    await self._drop(peer, "left")
+                case Answer(from_peer=str(peer), sdp=sdp) if peer in self.links:
+                    await self.links[peer].accept(sdp)
+                case Error(message=message):
+                    log.warning("signaling server: %s", message)
 
     async def _offer(self, peer: str) -> None:
         c = self.config
@@ -86,7 +86,7 @@ class Sender:
             if link.failed and self.links.get(peer) is link:
                 await self._drop(peer, "connection lost")
 
-        await self.client.send({"type": "offer", "to": peer, "sdp": await link.offer()})
+        await self.client.send(Offer(to=peer, sdp=await link.offer()))
         self.say(f"receiver {peer} joined; connecting")
 
     async def _drop(self, peer: str, why: str) -> None:

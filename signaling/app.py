@@ -14,19 +14,27 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
+from dataclasses import replace
 
 from fastapi import FastAPI, Header, HTTPException, Request, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from signaling.config import SignalingConfig
+from signaling.messages import (
+    Error,
+    MessageError,
+    PeerInfo,
+    PeerJoined,
+    PeerLeft,
+    Welcome,
+    parse_relayed,
+    to_json,
+)
 from signaling.rooms import Peer, Room, RoomError, Rooms
 from signaling.tokens import TokenError, check_token, make_token
 
 log = logging.getLogger("facecodec.signaling")
-
-RELAYED = {"offer", "answer", "control"}
-
 
 class RoomCreated(BaseModel):
     room: str
@@ -143,10 +151,9 @@ class _State:
             await ws.close(code=exc.code, reason=str(exc))
             return
         log.info("room %s: %s %s joined from %s", room.id, role, peer.id, ip)
-        others = [{"peer": p.id, "role": p.role} for p in room.peers.values() if p is not peer]
-        await ws.send_json({"type": "welcome", "peer": peer.id, "role": role, "room": room.id,
-                            "peers": others})
-        await self._broadcast(room, peer, {"type": "peer-joined", "peer": peer.id, "role": role})
+        others = tuple(PeerInfo(p.id, p.role) for p in room.peers.values() if p is not peer)
+        await ws.send_json(to_json(Welcome(peer.id, role, room.id, others)))
+        await self._broadcast(room, peer, to_json(PeerJoined(peer.id, role)))
         try:
             await self._relay_loop(ws, room, peer)
         except WebSocketDisconnect:
@@ -154,7 +161,7 @@ class _State:
         finally:
             self.rooms.leave(room, peer)
             log.info("room %s: %s left", room.id, peer.id)
-            await self._broadcast(room, peer, {"type": "peer-left", "peer": peer.id})
+            await self._broadcast(room, peer, to_json(PeerLeft(peer.id)))
 
     async def _relay_loop(self, ws: WebSocket, room: Room, peer: Peer) -> None:
         bucket = _Bucket(self.config.max_messages_per_s, 2 * self.config.max_messages_per_s)
@@ -171,24 +178,25 @@ class _State:
                 return await _close(ws, 1008, "too many messages")
             error = await self._relay(room, peer, text)
             if error:
-                await ws.send_json({"type": "error", "message": error})
+                await ws.send_json(to_json(Error(error)))
 
     async def _relay(self, room: Room, peer: Peer, text: str) -> str | None:
         try:
             data = json.loads(text)
         except ValueError:
             return "not JSON"
-        if not isinstance(data, dict) or data.get("type") not in RELAYED:
-            return f"type must be one of {sorted(RELAYED)}"
-        target = room.peers.get(data.get("to")) if isinstance(data.get("to"), str) else None
+        try:
+            msg = parse_relayed(data if isinstance(data, dict) else {})
+        except MessageError as exc:
+            return str(exc)
+        target = room.peers.get(msg.to)
         if target is None or target is peer:
             return "'to' must name another peer in the room"
         if "sender" not in (peer.role, target.role):
             return "receivers may only message the sender"
         room.last_active = time.time()
-        data["from"] = peer.id
         with contextlib.suppress(Exception):  # a peer that just left cannot be sent to
-            await target.send(data)
+            await target.send(to_json(replace(msg, from_peer=peer.id)))
         return None
 
     async def _broadcast(self, room: Room, source: Peer, data: dict) -> None:

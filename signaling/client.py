@@ -13,6 +13,15 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import websockets
 
+from signaling.messages import (
+    Message,
+    MessageError,
+    UnknownMessageError,
+    Welcome,
+    parse,
+    to_json,
+)
+
 MAX_MESSAGE = 64 * 1024
 
 
@@ -43,15 +52,16 @@ def ws_url(base_url: str, room: str, token: str) -> str:
 
 
 class SignalingClient:
-    """One WebSocket to the server. `welcome` holds our peer id and who was already there."""
+    """One WebSocket to the server, speaking typed messages (`signaling.messages`).
+    `welcome` holds our peer id and who was already there."""
 
     def __init__(self, base_url: str, room: str, token: str):
         self.url = ws_url(base_url, room, token)
         self.base_url, self.room = base_url, room
-        self.ws = None
-        self.welcome: dict = {}
+        self.ws: websockets.ClientConnection | None = None
+        self.welcome: Welcome | None = None
 
-    async def connect(self, timeout: float = 10.0) -> dict:
+    async def connect(self, timeout: float = 10.0) -> Welcome:
         try:
             self.ws = await asyncio.wait_for(
                 websockets.connect(self.url, max_size=MAX_MESSAGE, open_timeout=timeout), timeout
@@ -59,18 +69,31 @@ class SignalingClient:
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             why = f"cannot join room {self.room} at {self.base_url}: {exc}"
             raise SignalingError(why) from None
-        self.welcome = await self.recv()
-        if self.welcome.get("type") != "welcome":
-            raise SignalingError(f"unexpected first message from the server: {self.welcome}")
-        return self.welcome
+        first = await self.recv()
+        if not isinstance(first, Welcome):
+            raise SignalingError(f"unexpected first message from the server: {first}")
+        self.welcome = first
+        return first
 
-    async def send(self, message: dict) -> None:
+    async def send(self, message: Message) -> None:
+        if self.ws is None:
+            raise SignalingError("not connected to the signaling server")
         try:
-            await self.ws.send(json.dumps(message))
+            await self.ws.send(json.dumps(to_json(message)))
         except websockets.ConnectionClosed as exc:
             raise SignalingError(_closed(exc)) from None
 
-    async def recv(self) -> dict:
+    async def recv(self) -> Message:
+        """The next message; one of a type this client does not know is skipped (a newer
+        server may add some), a malformed one raises."""
+        while True:
+            message = await self._recv_one()
+            if message is not None:
+                return message
+
+    async def _recv_one(self) -> Message | None:
+        if self.ws is None:
+            raise SignalingError("not connected to the signaling server")
         try:
             text = await self.ws.recv()
         except websockets.ConnectionClosed as exc:
@@ -79,9 +102,12 @@ class SignalingClient:
             data = json.loads(text)
         except ValueError:
             raise SignalingError("the server sent a message that is not JSON") from None
-        if not isinstance(data, dict):
-            raise SignalingError("the server sent a message that is not a JSON object")
-        return data
+        try:
+            return parse(data)
+        except UnknownMessageError:
+            return None
+        except MessageError as exc:
+            raise SignalingError(f"the server sent a bad message: {exc}") from None
 
     async def close(self) -> None:
         if self.ws is not None:

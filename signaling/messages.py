@@ -1,0 +1,170 @@
+"""The signaling protocol's messages, typed, and their one JSON form.
+
+Server → peer: `Welcome` (your id, role, room, who is already there), `PeerJoined`,
+`PeerLeft`, `Error`. Peer → peer, relayed by the server with `from` stamped: `Offer`,
+`Answer` (SDP, never looked into here) and `Control` (free-form, for later use).
+`parse` turns one decoded JSON object into a message or raises `MessageError` saying what
+is wrong; `to_json` is its inverse. Unknown keys are kept in `extra` on relayed messages so
+the server relays what peers send unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = ("sender", "receiver")
+
+
+class MessageError(ValueError):
+    """A JSON object that is not a valid signaling message; the text says why."""
+
+
+class UnknownMessageError(MessageError):
+    """A well-formed object whose type this version does not know."""
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    peer: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Welcome:
+    peer: str
+    role: str
+    room: str
+    peers: tuple[PeerInfo, ...] = ()
+    type = "welcome"
+
+    def has(self, role: str) -> bool:
+        return any(p.role == role for p in self.peers)
+
+
+@dataclass(frozen=True)
+class PeerJoined:
+    peer: str
+    role: str
+    type = "peer-joined"
+
+
+@dataclass(frozen=True)
+class PeerLeft:
+    peer: str
+    type = "peer-left"
+
+
+@dataclass(frozen=True)
+class Error:
+    message: str
+    type = "error"
+
+
+@dataclass(frozen=True)
+class Relayed:
+    """A message one peer addresses to another (`to`); `from_peer` is stamped by the server."""
+
+    to: str
+    from_peer: str | None = None  # the JSON's "from", stamped by the server
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Offer(Relayed):
+    sdp: str = ""
+    type = "offer"
+
+
+@dataclass(frozen=True)
+class Answer(Relayed):
+    sdp: str = ""
+    type = "answer"
+
+
+@dataclass(frozen=True)
+class Control(Relayed):
+    type = "control"
+
+
+Message = Welcome | PeerJoined | PeerLeft | Error | Offer | Answer | Control
+RELAYED: dict[str, type[Relayed]] = {"offer": Offer, "answer": Answer, "control": Control}
+
+
+def to_json(msg: Message) -> dict[str, Any]:
+    if isinstance(msg, Welcome):
+        peers = [{"peer": p.peer, "role": p.role} for p in msg.peers]
+        return {"type": msg.type, "peer": msg.peer, "role": msg.role, "room": msg.room,
+                "peers": peers}  # fmt: skip
+    if isinstance(msg, PeerJoined):
+        return {"type": msg.type, "peer": msg.peer, "role": msg.role}
+    if isinstance(msg, PeerLeft):
+        return {"type": msg.type, "peer": msg.peer}
+    if isinstance(msg, Error):
+        return {"type": msg.type, "message": msg.message}
+    out: dict[str, Any] = {**msg.extra, "type": msg.type, "to": msg.to}
+    if isinstance(msg, Offer | Answer):
+        out["sdp"] = msg.sdp
+    if msg.from_peer is not None:
+        out["from"] = msg.from_peer
+    return out
+
+
+def parse(data: Any) -> Message:
+    if not isinstance(data, dict):
+        raise MessageError("not a JSON object")
+    kind = data.get("type")
+    if kind in RELAYED:
+        return parse_relayed(data)
+    try:
+        if kind == "welcome":
+            peers = tuple(PeerInfo(_str(p, "peer"), _role(p)) for p in _list(data, "peers"))
+            return Welcome(_str(data, "peer"), _role(data), _str(data, "room"), peers)
+        if kind == "peer-joined":
+            return PeerJoined(_str(data, "peer"), _role(data))
+        if kind == "peer-left":
+            return PeerLeft(_str(data, "peer"))
+        if kind == "error":
+            return Error(_str(data, "message"))
+    except (TypeError, AttributeError):
+        raise MessageError(f"a malformed {kind!r} message") from None
+    raise UnknownMessageError(f"unknown message type {kind!r}")
+
+
+def parse_relayed(data: dict[str, Any]) -> Relayed:
+    """An offer, answer or control message as a peer sends it (`to` required)."""
+    cls = RELAYED.get(data.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise MessageError(f"type must be one of {sorted(RELAYED)}")
+    to = data.get("to")
+    if not isinstance(to, str):
+        raise MessageError("'to' must name another peer in the room")
+    origin = data.get("from")
+    own = ("type", "to", "from") if cls is Control else ("type", "to", "from", "sdp")
+    extra = {k: v for k, v in data.items() if k not in own}
+    fields = {"to": to, "from_peer": origin if isinstance(origin, str) else None, "extra": extra}
+    if cls is Control:
+        return Control(**fields)
+    sdp = data.get("sdp", "")
+    return cls(**fields, sdp=sdp if isinstance(sdp, str) else str(sdp))
+
+
+def _str(data: dict, key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise MessageError(f"{data.get('type')!r}: {key!r} must be a string")
+    return value
+
+
+def _role(data: dict) -> str:
+    role = _str(data, "role")
+    if role not in ROLES:
+        raise MessageError(f"{data.get('type')!r}: role must be one of {ROLES}")
+    return role
+
+
+def _list(data: dict, key: str) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise MessageError(f"{data.get('type')!r}: {key!r} must be a list of objects")
+    return value
