@@ -1,8 +1,10 @@
-"""The sender's WebRTC link as the receiver sees it: answer the offer, queue what arrives.
+"""The sender's link as the receiver sees it: an `Inbox` of what arrived, and the WebRTC
+transport that fills it.
 
 Control packets (Hello, Clock, Reference, Bye) queue in order and are never dropped while
 there is room; Motion packets queue a few deep and the oldest fall out when rendering lags,
-because a late frame is worth less than the next one.
+because a late frame is worth less than the next one. Any transport that fills an `Inbox`
+(the real `RtcSenderLink`, or an in-process one in tests) serves the receiver alike.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
+from typing import Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
@@ -18,32 +22,16 @@ from receiver.config import ReceiverConfig
 from receiver.stats import ReceiverStats
 
 
-class SenderLink:
-    def __init__(self, peer_id: str, config: ReceiverConfig, stats: ReceiverStats):
-        self.peer_id, self.config, self.stats = peer_id, config, stats
-        rtc = RTCConfiguration([RTCIceServer(**s) for s in config.ice_servers])
-        self.pc = RTCPeerConnection(configuration=rtc)
+class Inbox:
+    """Bounded queues of received packets; `arrived` is set when something came in."""
+
+    def __init__(self, config: ReceiverConfig, stats: ReceiverStats):
+        self.config, self.stats = config, stats
         self.control: deque[bytes] = deque()
         self.motion: deque[bytes] = deque(maxlen=config.max_queued_motion)
         self.arrived = asyncio.Event()
-        self.pc.on("datachannel", self._channel)
 
-    async def answer(self, offer_sdp: str) -> str:
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp
-
-    @property
-    def failed(self) -> bool:
-        return self.pc.connectionState in ("failed", "closed")
-
-    def _channel(self, channel) -> None:
-        if channel.label == "control":
-            channel.on("message", self._on_control)
-        elif channel.label == "motion":
-            channel.on("message", self._on_motion)
-
-    def _on_control(self, message) -> None:
+    def on_control(self, message: object) -> None:
         if not isinstance(message, bytes) or len(self.control) >= self.config.max_queued_control:
             self.stats.bad_packets += 1
             return
@@ -52,16 +40,17 @@ class SenderLink:
         self.control.append(message)
         self.arrived.set()
 
-    def _on_motion(self, message) -> None:
+    def on_motion(self, message: object) -> None:
         try:
             packets = unpack_bundle(message) if isinstance(message, bytes) else None
         except BitstreamError:
             packets = None
-        if not packets:
+        if not packets or not isinstance(message, bytes):
             self.stats.bad_packets += 1
             return
         self.stats.message(len(message), len(packets))
-        self.stats.stale += max(0, len(self.motion) + len(packets) - self.motion.maxlen)
+        room = self.motion.maxlen or 0
+        self.stats.stale += max(0, len(self.motion) + len(packets) - room)
         self.motion.extend(packets)
         self.arrived.set()
 
@@ -72,9 +61,44 @@ class SenderLink:
             return self.motion.popleft()
         return None
 
+
+class SenderLink(Protocol):
+    peer_id: str
+    inbox: Inbox
+
+    async def answer(self, offer_sdp: str) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+LinkFactory = Callable[[str, Inbox], SenderLink]  # sender's peer id, its inbox -> a link
+
+
+class RtcSenderLink:
+    def __init__(self, peer_id: str, inbox: Inbox, ice_servers: tuple[dict, ...] = ()):
+        self.peer_id, self.inbox = peer_id, inbox
+        rtc = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
+        self.pc = RTCPeerConnection(configuration=rtc)
+        self.pc.on("datachannel", self._channel)
+
+    async def answer(self, offer_sdp: str) -> str:
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription.sdp
+
+    def _channel(self, channel) -> None:
+        if channel.label == "control":
+            channel.on("message", self.inbox.on_control)
+        elif channel.label == "motion":
+            channel.on("message", self.inbox.on_motion)
+
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.pc.close()
+
+
+def rtc_links(ice_servers: tuple[dict, ...]) -> LinkFactory:
+    return lambda peer_id, inbox: RtcSenderLink(peer_id, inbox, ice_servers)
 
 
 def packet_type_or_none(data: bytes) -> PacketType | None:

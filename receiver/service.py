@@ -12,24 +12,34 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from bitstream import BitstreamError, Bye, Hello, decode_packet
 from codec.decoder import Decoder
+from codec.driving import DrivingState
+from codec.prior.flame import FlameModel
+from codec.render import Renderer
 from receiver.config import ReceiverConfig
-from receiver.link import SenderLink
+from receiver.link import Inbox, LinkFactory, SenderLink, rtc_links
+from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
 from signaling.client import SignalingClient
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft
 
 log = logging.getLogger("facecodec.receiver")
 
+Edit = Callable[[DrivingState], DrivingState]  # the receiver's expression/pose/gaze edit
+
 
 class Receiver:
-    def __init__(self, model, renderer, config: ReceiverConfig, client: SignalingClient,
-                 sinks=(), edit=None, say=print, until_bye: bool = False):
+    def __init__(self, model: FlameModel, renderer: Renderer, config: ReceiverConfig,
+                 client: SignalingClient, sinks: Iterable[FrameSink] = (), edit: Edit | None = None,
+                 say: Callable[[str], None] = print, until_bye: bool = False,
+                 links: LinkFactory | None = None):
         self.model, self.renderer, self.config, self.client = model, renderer, config, client
         self.sinks, self.edit, self.say, self.until_bye = list(sinks), edit, say, until_bye
+        self.make_link = links or rtc_links(config.ice_servers)
         self.stats = ReceiverStats()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="render")
         self.link: SenderLink | None = None
@@ -76,7 +86,7 @@ class Receiver:
 
     async def _accept(self, peer: str, sdp: str) -> None:
         await self._close_link()
-        link = SenderLink(peer, self.config, self.stats)
+        link = self.make_link(peer, Inbox(self.config, self.stats))
         try:
             answer = await link.answer(sdp)
         except Exception as exc:  # a malformed offer must not take the receiver down
@@ -100,11 +110,12 @@ class Receiver:
     async def _work(self, link: SenderLink) -> None:
         loop = asyncio.get_running_loop()
         decoder = Decoder(self.model, self.renderer, self.edit)
+        inbox = link.inbox
         while True:
-            data = link.next_packet()
+            data = inbox.next_packet()
             if data is None:
-                link.arrived.clear()
-                await link.arrived.wait()
+                inbox.arrived.clear()
+                await inbox.arrived.wait()
                 continue
             try:
                 packet = await loop.run_in_executor(self.pool, self._handle, decoder, data)

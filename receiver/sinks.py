@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -15,6 +16,14 @@ import numpy as np
 
 class SinkError(Exception):
     """A sink that cannot work here (no display for a window, unwritable file)."""
+
+
+class FrameSink(Protocol):
+    def new_stream(self, fps: float) -> None: ...
+
+    def frame(self, seq: int, image: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class FileSink:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -14,6 +15,14 @@ import numpy as np
 
 class CaptureError(Exception):
     """A source that cannot give frames (no camera at that index, unreadable file)."""
+
+
+class FrameSource(Protocol):
+    name: str
+    fps: float
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """RGB uint8 frames until the source ends (a camera never does)."""
 
 
 class CameraSource:

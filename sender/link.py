@@ -1,22 +1,54 @@
-"""One receiver's WebRTC link: a peer connection with a `control` and a `motion` channel.
+"""One receiver's link as the sender sees it, and its WebRTC implementation.
 
-`control` is reliable and ordered (Hello, Clock, Reference, Bye: a lost one would break the
-stream); `motion` is unordered with no retransmits (a late Motion is worthless, the next one
-replaces it). aiortc gathers every ICE candidate before the offer is returned, so one offer
-message carries them all.
+`ReceiverLink` is what `Sender` needs of a link; `RtcReceiverLink` is the real one: a peer
+connection with a `control` and a `motion` channel. `control` is reliable and ordered
+(Hello, Clock, Reference, Bye: a lost one would break the stream); `motion` is unordered
+with no retransmits (a late Motion is worthless, the next one replaces it). aiortc gathers
+every ICE candidate before the offer is returned, so one offer message carries them all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from bitstream import pack_bundle
 
 
-class ReceiverLink:
+class ReceiverLink(Protocol):
+    peer_id: str
+    primed: bool  # Hello, Clock and the current Reference were sent
+    messages: int
+
+    @property
+    def open(self) -> bool: ...
+
+    @property
+    def failed(self) -> bool: ...
+
+    async def offer(self) -> str: ...
+
+    async def accept(self, sdp: str) -> None: ...
+
+    def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call `callback` once the link has failed or closed."""
+
+    def send_control(self, packets: list[bytes]) -> None: ...
+
+    def send_motion(self, packets: list[bytes]) -> bool:
+        """Send one message; False when it was dropped before leaving."""
+
+    async def close(self) -> None: ...
+
+
+LinkFactory = Callable[[str], ReceiverLink]  # receiver's peer id -> a new link
+
+
+class RtcReceiverLink:
     def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float = 0.0, seed=0):
         self.peer_id = peer_id
         config = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
@@ -24,7 +56,7 @@ class ReceiverLink:
         self.control = self.pc.createDataChannel("control", ordered=True)
         self.motion = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
         self.loss, self.rng = loss, random.Random(seed)
-        self.primed = False  # Hello, Clock and the current Reference were sent
+        self.primed = False
         self.messages = 0
 
     async def offer(self) -> str:
@@ -42,6 +74,12 @@ class ReceiverLink:
     def failed(self) -> bool:
         return self.pc.connectionState in ("failed", "closed")
 
+    def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
+        @self.pc.on("connectionstatechange")
+        async def changed() -> None:
+            if self.failed:
+                await callback()
+
     def send_control(self, packets: list[bytes]) -> None:
         for p in packets:
             self.control.send(p)
@@ -58,3 +96,15 @@ class ReceiverLink:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self.pc.close()
+
+
+def rtc_links(ice_servers: tuple[dict, ...], loss: float = 0.0, seed: int = 0) -> LinkFactory:
+    """The sender's default: a WebRTC link per receiver, each with its own loss stream."""
+    made = 0
+
+    def make(peer_id: str) -> ReceiverLink:
+        nonlocal made
+        made += 1
+        return RtcReceiverLink(peer_id, ice_servers, loss, seed + made - 1)
+
+    return make

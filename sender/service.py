@@ -17,9 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bitstream import Clock, PacketType, encode_packet, packet_type
 from codec.encoder import EncodedFrame, Encoder
+from codec.prior.flame import FlameModel
 from codec.wire import TRANSPORT_OVERHEAD
+from sender.capture import FrameSource
 from sender.config import SenderConfig
-from sender.link import ReceiverLink
+from sender.link import LinkFactory, ReceiverLink, rtc_links
 from sender.stats import SenderStats
 from signaling.client import SignalingClient, SignalingError
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
@@ -28,11 +30,13 @@ log = logging.getLogger("facecodec.sender")
 
 
 class Sender:
-    def __init__(self, model, source, config: SenderConfig, client: SignalingClient,
-                 on_frame: Callable[[EncodedFrame], None] | None = None,
-                 say: Callable[[str], None] = print):
+    def __init__(self, model: FlameModel, source: FrameSource, config: SenderConfig,
+                 client: SignalingClient, on_frame: Callable[[EncodedFrame], None] | None = None,
+                 say: Callable[[str], None] = print, links: LinkFactory | None = None):
         self.model, self.source, self.config, self.client = model, source, config, client
         self.on_frame, self.say = on_frame, say
+        self.make_link = links or rtc_links(config.ice_servers, config.simulate_loss,
+                                            config.loss_seed)
         self.links: dict[str, ReceiverLink] = {}
         self.stats = SenderStats()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="encode")
@@ -77,15 +81,14 @@ class Sender:
                     log.warning("signaling server: %s", message)
 
     async def _offer(self, peer: str) -> None:
-        c = self.config
-        link = ReceiverLink(peer, c.ice_servers, c.simulate_loss, c.loss_seed + len(self.links))
+        link = self.make_link(peer)
         self.links[peer] = link
 
-        @link.pc.on("connectionstatechange")
-        async def changed():
-            if link.failed and self.links.get(peer) is link:
+        async def lost() -> None:
+            if self.links.get(peer) is link:
                 await self._drop(peer, "connection lost")
 
+        link.on_failure(lost)
         await self.client.send(Offer(to=peer, sdp=await link.offer()))
         self.say(f"receiver {peer} joined; connecting")
 
@@ -95,6 +98,8 @@ class Sender:
             return
         await link.close()
         left = len(self.links)
+        if not left:  # the stream ends with its last receiver; the next one starts afresh
+            self.encoder, self.reference, self.pending = None, None, []
         self.say(f"receiver {peer} {why}; {left} connected" + ("" if left else
                  ", waiting for a receiver"))
 
@@ -109,12 +114,15 @@ class Sender:
                 return
             if self.encoder is None:
                 self._new_stream()
+            encoder, clock_ms = self.encoder, self.clock_ms
             frame = await loop.run_in_executor(self.pool, next, frames, None)
             if frame is None:
                 return
             await self._pace(period)
-            t_ms = (time.time() * 1000) - self.clock_ms
-            enc = await loop.run_in_executor(self.pool, self.encoder.encode, frame, t_ms)
+            t_ms = (time.time() * 1000) - clock_ms
+            enc = await loop.run_in_executor(self.pool, encoder.encode, frame, t_ms)
+            if encoder is not self.encoder:  # the last receiver left while this was encoded
+                continue
             self._route(enc)
             if self.on_frame is not None:
                 self.on_frame(enc)
@@ -128,8 +136,6 @@ class Sender:
         while not any(link.open for link in self.links.values()):
             if self._stop.is_set():
                 return False
-            if self.encoder is not None:  # the stream ended with its last receiver
-                self.encoder, self.reference, self.pending = None, None, []
             await asyncio.sleep(0.05)
         return True
 
