@@ -25,8 +25,11 @@ _RECORD = struct.Struct(">II")
 
 class FcsWriter:
     def __init__(self, target: str | Path | BinaryIO):
-        self._own = isinstance(target, str | Path)
-        self._f: BinaryIO = open(target, "wb") if self._own else target  # noqa: SIM115
+        self._f: BinaryIO
+        if isinstance(target, str | Path):
+            self._own, self._f = True, open(target, "wb")  # noqa: SIM115
+        else:
+            self._own, self._f = False, target
         self._f.write(MAGIC + bytes([FILE_VERSION]))
         self.packets = 0
         self.bytes = len(MAGIC) + 1

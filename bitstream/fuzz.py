@@ -49,12 +49,18 @@ def random_motion(hello: Hello, rng: random.Random, seq: int = 0) -> Motion:
     def ints(n: int, spread: int) -> tuple[int, ...]:
         return tuple(rng.randint(-spread, spread) for _ in range(n))
 
+    def three(spread: int) -> tuple[int, int, int]:
+        a, b, c = (rng.randint(-spread, spread) for _ in range(3))
+        return a, b, c
+
     return Motion(
         seq=seq % 4096, time_offset_ms=rng.randint(-40, 40), ref_id=rng.randrange(256),
-        rotation=ints(3, 200), scale=rng.randint(-50, 50), translation=ints(2, 500),
-        depth=rng.randint(-3, 3), jaw=ints(3, 30), expression=ints(hello.expr_dims, 40),
+        rotation=three(200), scale=rng.randint(-50, 50),
+        translation=(rng.randint(-500, 500), rng.randint(-500, 500)),
+        depth=rng.randint(-3, 3), jaw=three(30), expression=ints(hello.expr_dims, 40),
         keypoints=ints(3 * hello.keypoints, 8),
-        gaze=(*ints(2, 20), rng.randint(-2, 2)) if hello.has_gaze else (0, 0, 0),
+        gaze=(rng.randint(-20, 20), rng.randint(-20, 20), rng.randint(-2, 2))
+        if hello.has_gaze else (0, 0, 0),
     )  # fmt: skip
 
 

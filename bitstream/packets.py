@@ -11,6 +11,7 @@ dagan_driving with K = 16, N = 20), and zstd makes a Motion packet larger (42.4 
 
 from __future__ import annotations
 
+import builtins
 import enum
 from dataclasses import dataclass, field
 
@@ -302,7 +303,7 @@ class _Fields:
             raise self.fail(name, f"must be a number in {lo}..{hi}")
         return v
 
-    def bytes(self, name: str, limit: int, value=None) -> bytes:
+    def bytes(self, name: str, limit: builtins.int, value=None) -> builtins.bytes:
         v = self.values[name] if value is None else value
         if not isinstance(v, bytes) or len(v) > limit:
             raise self.fail(name, f"must be at most {limit} bytes")
@@ -314,7 +315,8 @@ class _Fields:
             raise self.fail(name, f"must be text of at most {MAX_TEXT} characters")
         return v
 
-    def floats(self, name: str, count: int | None = None, value=None, size: int = 4) -> np.ndarray:
+    def floats(self, name: str, count: builtins.int | None = None, value=None,
+               size: builtins.int = 4) -> np.ndarray:
         raw = self.bytes(name, size * MAX_PARAM_VALUES, value)
         if len(raw) % size or (count is not None and len(raw) != size * count):
             raise self.fail(name, "has the wrong length")
@@ -325,8 +327,8 @@ class _Fields:
 
 
 def _hello_from(values, version: int) -> Hello:
-    names = ("prior_id", "mode", "keypoints", "expr_dims", "crop", "fps", "steps", "expr_steps",
-             "orders", "expr_orders")  # fmt: skip
+    names: tuple[str, ...] = ("prior_id", "mode", "keypoints", "expr_dims", "crop", "fps",
+                              "steps", "expr_steps", "orders", "expr_orders")  # fmt: skip
     if version >= 2:
         names += ("gaze_step", "gaze_orders")
     f = _Fields(values, "Hello", names)
@@ -351,9 +353,10 @@ def _hello_from(values, version: int) -> Hello:
     gaze_step, gaze_orders = Steps().gaze, GAZE_ORDERS
     if version >= 2:
         gaze_step = f.float("gaze_step", 1e-6, 1e3)
-        gaze_orders = tuple(f.bytes("gaze_orders", 2))
-        if len(gaze_orders) != 2 or max(gaze_orders) > 12:
+        got = f.bytes("gaze_orders", 2)
+        if len(got) != 2 or max(got) > 12:
             raise f.fail("gaze_orders", "must be 2 Exp-Golomb orders of at most 12")
+        gaze_orders = (got[0], got[1])
     steps = Steps(rot, scale, trans, depth, jaw, kp, expr, gaze_step)
     steps.check()
     return Hello(prior.hex(), mode, k, n, crop, fps, steps, orders, expr_orders, version,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from bitstream.errors import BitstreamError
 
@@ -44,7 +45,7 @@ def quantize(values, step: float | np.ndarray, deadzone: float = 0.0) -> np.ndar
     return (np.sign(x) * np.floor(np.abs(x) + 0.5 - deadzone)).astype(np.int64)
 
 
-def dequantize(q: np.ndarray, step: float | np.ndarray) -> np.ndarray:
+def dequantize(q: ArrayLike, step: float | np.ndarray) -> np.ndarray:
     return np.asarray(q, dtype=np.float64) * step
 
 

@@ -130,10 +130,10 @@ class ControlApplier:
     def _gaze(self, head: np.ndarray) -> np.ndarray:
         """Both eyes' axis-angle: toward the camera (undoing the head's turn), or fixed."""
         g = self.controls.gaze
-        if g == "camera":
-            pitch, yaw = -head[0], -head[1]
-        else:
+        if isinstance(g, tuple):
             yaw, pitch = np.radians(g[0]), np.radians(g[1])
+        else:  # "camera"
+            pitch, yaw = -head[0], -head[1]
         yaw = np.clip(yaw, *np.radians([-GAZE_LIMITS["yaw"], GAZE_LIMITS["yaw"]]))
         pitch = np.clip(pitch, *np.radians([-GAZE_LIMITS["pitch"], GAZE_LIMITS["pitch"]]))
         return np.array([[pitch, yaw, 0.0], [pitch, yaw, 0.0]])
@@ -143,8 +143,9 @@ class ControlApplier:
         euler = matrix_to_euler(R)
         for i, name in enumerate(("yaw", "pitch", "roll")):
             limit = POSE_LIMITS[name]
-            if c.pose_absolute[i] is not None:
-                euler[i] = float(np.clip(c.pose_absolute[i], -limit, limit))
+            fixed = c.pose_absolute[i]
+            if fixed is not None:
+                euler[i] = float(np.clip(fixed, -limit, limit))
             else:
                 euler[i] = float(np.clip(euler[i] + c.pose_offset[i], -limit, limit))
         return euler_to_matrix(*euler)

@@ -124,6 +124,8 @@ class Decoder:
     def _motion(self, m: Motion) -> DecodedFrame:
         if m.ref_id not in self.refs:
             raise BitstreamError(f"Motion packet {m.seq}: reference {m.ref_id} not received")
+        if self.hello is None or self.motion is None:
+            raise BitstreamError(f"Motion packet {m.seq} before the stream's Hello")
         picture, ref = self.refs[m.ref_id]
         seq = self.unwrap(m.seq)
         time_ms = seq * 1000.0 / self.hello.fps + m.time_offset_ms

@@ -142,6 +142,7 @@ class Encoder:
             ref_bytes = len(ref_packet)
         nominal = seq * 1000.0 / self.fps
         offset = 0 if time_ms is None else round(time_ms - nominal)
+        assert self.ref is not None  # _needs_reference made one
         motion, decoded = self.motion.encode(fitted, self.ref, self.ref_id, seq, offset)
         packet = encode_packet(motion, self.hello)
         packets.append(packet)

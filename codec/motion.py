@@ -87,10 +87,12 @@ class MotionCodec:
         if not self.keypoints:
             return motion, self.decode(motion, ref, seq)
         state = self.decode(motion, ref, seq)  # keypoints predicted from the decoded params
+        predicted = state.keypoints
+        assert predicted is not None  # keypoints mode always predicts them
         true_kp = driving_keypoints(self.model, ref, frame, self.keypoints)
-        residual = quantize(true_kp - state.keypoints, s.keypoint).reshape(-1)
+        residual = quantize(true_kp - predicted, s.keypoint).reshape(-1)
         motion = replace(motion, keypoints=tuple(residual.tolist()))
-        return motion, replace(state, keypoints=self._add_residual(state.keypoints, motion))
+        return motion, replace(state, keypoints=self._add_residual(predicted, motion))
 
     # -- receiver -------------------------------------------------------------------------
     def decode(self, m: Motion, ref: FaceParams, seq: int, time_ms: float = 0.0) -> DrivingState:
@@ -139,7 +141,8 @@ def gaze_code(pose: np.ndarray, step: float) -> tuple[int, int, int]:
     left, right = pose[EYES[0]], pose[EYES[1]]
     mean = (left + right) / 2
     values = np.array([mean[0], mean[1], left[1] - right[1]])
-    return tuple(int(v) for v in quantize(values, step))
+    pitch, yaw, verge = (int(v) for v in quantize(values, step))
+    return pitch, yaw, verge
 
 
 def gaze_pose(code, step: float) -> np.ndarray:
@@ -156,6 +159,6 @@ def _padded(psi: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _check(ok: bool, what: str) -> None:
+def _check(ok: bool | np.bool_, what: str) -> None:
     if not ok:
         raise BitstreamError(f"Motion packet: {what} out of range")

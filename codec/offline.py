@@ -84,7 +84,8 @@ class TimedRenderer:
     parsing, no picture decoding, no set-up."""
 
     def __init__(self, inner: Renderer):
-        self.inner, self.name, self.ms = inner, inner.name, []
+        self.inner, self.name = inner, inner.name
+        self.ms: list[float] = []
 
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
         self.inner.set_reference(picture, params)

@@ -72,6 +72,7 @@ def _av1_decode(data: bytes) -> np.ndarray | None:
 
     try:
         cc = av.CodecContext.create("libdav1d", "r")
+        assert isinstance(cc, av.VideoCodecContext)
         frames = list(cc.decode(av.Packet(data))) + list(cc.decode(None))
     except (av.error.FFmpegError, ValueError):
         return None

@@ -75,21 +75,26 @@ class VideoWriter:
             raise VideoError(f"{path}: cannot write video ({exc})") from None
         self.rate = Fraction(fps).limit_denominator(1001)
         self.codec, self.crf = codec, crf
-        self.stream = None
+        self.stream: av.VideoStream | None = None
         self.frames = 0
 
     def write(self, rgb: np.ndarray) -> None:
-        if self.stream is None:
-            h, w = rgb.shape[:2]
-            self.stream = self.container.add_stream(self.codec, rate=self.rate)
-            self.stream.width, self.stream.height = w - w % 2, h - h % 2
-            self.stream.pix_fmt = "yuv420p"
-            self.stream.options = {"crf": str(self.crf)}
-        h, w = self.stream.height, self.stream.width
+        stream = self.stream or self._open_stream(*rgb.shape[:2])
+        h, w = stream.height, stream.width
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[:h, :w]), format="rgb24")
-        for packet in self.stream.encode(frame):
+        for packet in stream.encode(frame):
             self.container.mux(packet)
         self.frames += 1
+
+    def _open_stream(self, h: int, w: int) -> av.VideoStream:
+        stream = self.container.add_stream(self.codec, rate=self.rate)
+        if not isinstance(stream, av.VideoStream):
+            raise VideoError(f"{self.codec} is not a video codec")
+        stream.width, stream.height = w - w % 2, h - h % 2
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(self.crf)}
+        self.stream = stream
+        return stream
 
     def close(self) -> None:
         if self.stream is not None:

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 from bitstream import BitstreamError, Bye, Hello, decode_packet
 from codec.decoder import Decoder
 from codec.driving import DrivingState
@@ -45,7 +47,7 @@ class Receiver:
         self.link: SenderLink | None = None
         self.worker: asyncio.Task | None = None
         self.ended = asyncio.Event()  # set on the sender's Bye
-        self.last_image = None
+        self.last_image: np.ndarray | None = None
 
     async def run(self) -> dict:
         """Receive until `stop()`, or the first Bye when `until_bye` is set."""

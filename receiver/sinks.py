@@ -33,9 +33,9 @@ class FileSink:
         from codec.video import VideoWriter
 
         self.path, self.fps, self._writer_cls = path, fps, VideoWriter
-        self.writer = None
+        self.writer: VideoWriter | None = None
         self.next_seq: int | None = None  # None until a stream's first frame
-        self.last = None
+        self.last: np.ndarray | None = None
         self.written = 0
 
     def new_stream(self, fps: float) -> None:
@@ -44,22 +44,26 @@ class FileSink:
             self.fps = fps
 
     def frame(self, seq: int, image: np.ndarray) -> None:
+        writer = self._open()
+        if self.next_seq is None:  # a receiver that joins late starts where the stream is
+            self.next_seq = seq
+        while self.next_seq < seq:
+            self._write(writer, image if self.last is None else self.last)
+        if seq >= self.next_seq:
+            self._write(writer, image)
+        self.last = image
+
+    def _open(self):
         if self.writer is None:
             try:
                 self.writer = self._writer_cls(self.path, self.fps)
             except Exception as exc:
                 raise SinkError(f"cannot write {self.path}: {exc}") from None
-        if self.next_seq is None:  # a receiver that joins late starts where the stream is
-            self.next_seq = seq
-        while self.next_seq < seq:
-            self._write(self.last)
-        if seq >= self.next_seq:
-            self._write(image)
-        self.last = image
+        return self.writer
 
-    def _write(self, image: np.ndarray) -> None:
-        self.writer.write(image)
-        self.next_seq += 1
+    def _write(self, writer, image: np.ndarray) -> None:
+        writer.write(image)
+        self.next_seq = (self.next_seq or 0) + 1
         self.written += 1
 
     def close(self) -> None:

@@ -66,9 +66,9 @@ class Sender:
 
     # -- signaling ---------------------------------------------------------------------------
     async def _signal_loop(self, welcome: Welcome) -> None:
-        for peer in welcome.peers:
-            if peer.role == "receiver":
-                await self._offer(peer.peer)
+        for info in welcome.peers:
+            if info.role == "receiver":
+                await self._offer(info.peer)
         while True:
             match await self.client.recv():
                 case PeerJoined(peer=peer, role="receiver"):
@@ -112,9 +112,8 @@ class Sender:
         while not self._stop.is_set():
             if not await self._wait_for_receiver():
                 return
-            if self.encoder is None:
-                self._new_stream()
-            encoder, clock_ms = self.encoder, self.clock_ms
+            encoder = self.encoder or self._new_stream()
+            clock_ms = self.clock_ms
             frame = await loop.run_in_executor(self.pool, next, frames, None)
             if frame is None:
                 return
@@ -139,7 +138,7 @@ class Sender:
             await asyncio.sleep(0.05)
         return True
 
-    def _new_stream(self) -> None:
+    def _new_stream(self) -> Encoder:
         self.encoder = Encoder(self.model, self.config.encoder, self.source.fps)
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()
@@ -147,6 +146,7 @@ class Sender:
         self.stream_packets = [*hello, encode_packet(Clock(self.clock_ms))]
         for link in self.links.values():
             link.primed = False
+        return self.encoder
 
     async def _pace(self, period: float) -> None:
         """Wait for this frame's slot at the source rate; a sender running late skips ahead."""

@@ -88,7 +88,7 @@ class Control(Relayed):
 
 
 Message = Welcome | PeerJoined | PeerLeft | Error | Offer | Answer | Control
-RELAYED: dict[str, type[Relayed]] = {"offer": Offer, "answer": Answer, "control": Control}
+RELAYED = ("offer", "answer", "control")
 
 
 def to_json(msg: Message) -> dict[str, Any]:
@@ -131,22 +131,22 @@ def parse(data: Any) -> Message:
     raise UnknownMessageError(f"unknown message type {kind!r}")
 
 
-def parse_relayed(data: dict[str, Any]) -> Relayed:
+def parse_relayed(data: dict[str, Any]) -> Offer | Answer | Control:
     """An offer, answer or control message as a peer sends it (`to` required)."""
-    cls = RELAYED.get(data.get("type"))  # type: ignore[arg-type]
-    if cls is None:
+    kind = data.get("type")
+    if kind not in RELAYED:
         raise MessageError(f"type must be one of {sorted(RELAYED)}")
-    to = data.get("to")
+    to, origin = data.get("to"), data.get("from")
     if not isinstance(to, str):
         raise MessageError("'to' must name another peer in the room")
-    origin = data.get("from")
-    own = ("type", "to", "from") if cls is Control else ("type", "to", "from", "sdp")
-    extra = {k: v for k, v in data.items() if k not in own}
-    fields = {"to": to, "from_peer": origin if isinstance(origin, str) else None, "extra": extra}
-    if cls is Control:
-        return Control(**fields)
+    from_peer = origin if isinstance(origin, str) else None
+    if kind == "control":
+        extra = {k: v for k, v in data.items() if k not in ("type", "to", "from")}
+        return Control(to, from_peer, extra)
+    extra = {k: v for k, v in data.items() if k not in ("type", "to", "from", "sdp")}
     sdp = data.get("sdp", "")
-    return cls(**fields, sdp=sdp if isinstance(sdp, str) else str(sdp))
+    sdp = sdp if isinstance(sdp, str) else str(sdp)
+    return (Offer if kind == "offer" else Answer)(to, from_peer, extra, sdp)
 
 
 def _str(data: dict, key: str) -> str:

@@ -92,11 +92,13 @@ class CropTracker:
             return self.box
         if self._drifted(want):
             self._target = want
-        self.box = self._approach(self.box, self._target)
+        self.box = self._approach(self.box, self._target or want)
         return self.box
 
     def _drifted(self, want: CropBox) -> bool:
         ref = self._target
+        if ref is None:
+            return True
         shift = np.hypot(want.cx - ref.cx, want.cy - ref.cy) / ref.side
         scale = abs(want.side / ref.side - 1.0)
         return shift > self.config.recenter_shift or scale > self.config.recenter_scale

@@ -50,7 +50,7 @@ class FlameModel:
     landmarks68: Embedding  # iBUG 68-point embedding
     fit_points: Embedding  # points matched to MediaPipe landmarks when fitting
     fit_mediapipe_ids: np.ndarray  # (M,) MediaPipe index of each fit point
-    expr_std: np.ndarray = field(default=None)  # (E,) std of ψ over real faces
+    expr_std: np.ndarray | None = None  # (E,) std of ψ over real faces
     meta: dict = field(default_factory=dict)
 
     @property

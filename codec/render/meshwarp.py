@@ -152,7 +152,7 @@ class MeshWarpRenderer:
         fixed = np.rint(dst_tris * 16).astype(np.int32)  # 4 bits of sub-pixel precision
         area = _signed_area(dst_tris)
         for i in np.flatnonzero(np.abs(area) > 1e-3):
-            cv2.fillConvexPoly(ids, fixed[i], int(i) + 1, lineType=cv2.LINE_8, shift=4)
+            cv2.fillConvexPoly(ids, fixed[i], (int(i) + 1,), lineType=cv2.LINE_8, shift=4)
         return ids
 
     def _shade_mouth(self, out, ids, layers, dst) -> None:
