@@ -16,24 +16,13 @@ from receiver.config import ReceiverConfig
 from receiver.sinks import FileSink
 from sender.capture import FileSource, SyntheticSource
 from sender.config import SenderConfig
+from tests.recording import Recording
 from tests.waiting import until
 
 
 @pytest.fixture(scope="module")
 def model():
     return load_prior()
-
-
-class Recording(MeshWarpRenderer):
-    """The mesh warp renderer, keeping every DrivingState it was asked to render."""
-
-    def __init__(self, model):
-        super().__init__(model)
-        self.states = {}
-
-    def render(self, driving):
-        self.states[driving.seq] = driving
-        return super().render(driving)
 
 
 def call(model, source, frames: int, loss: float = 0.0, fpm: int = 1, sinks=()):

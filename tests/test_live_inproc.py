@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from codec.prior.flame_io import load_prior
-from codec.render.meshwarp import MeshWarpRenderer
 from receiver.config import ReceiverConfig
 from receiver.service import Receiver
 from receiver.web import BackgroundServer
@@ -22,6 +21,7 @@ from signaling.app import create_app
 from signaling.client import SignalingClient, create_room
 from signaling.config import SignalingConfig
 from tests.inproc_links import Wire
+from tests.recording import Recording
 from tests.waiting import until
 
 DEEP = ReceiverConfig(max_queued_motion=10_000)  # nothing falls out: every outcome is scripted
@@ -30,18 +30,6 @@ DEEP = ReceiverConfig(max_queued_motion=10_000)  # nothing falls out: every outc
 @pytest.fixture(scope="module")
 def model():
     return load_prior()
-
-
-class Recording(MeshWarpRenderer):
-    def __init__(self, model):
-        super().__init__(model)
-        self.order: list[int] = []
-        self.states: dict = {}
-
-    def render(self, driving):
-        self.order.append(driving.seq)
-        self.states[driving.seq] = driving
-        return super().render(driving)
 
 
 @contextlib.asynccontextmanager
