@@ -97,7 +97,7 @@ async def run(args: argparse.Namespace) -> dict:
         model, source,
         SenderConfig(encoder=encoder_config(args), frames_per_message=args.frames_per_message,
                      simulate_loss=args.simulate_loss, max_frames=args.frames),
-        ReceiverConfig(renderer=args.renderer, checkpoint=args.checkpoint), renderer,
+        ReceiverConfig(), renderer,
         edit=edit, sinks=[pairs] if pairs else [], on_frame=pairs.input if pairs else None,
         say=say, http_port=args.http,
     )  # fmt: skip

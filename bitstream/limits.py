@@ -13,4 +13,3 @@ MAX_KEYPOINTS = 68
 MAX_TEXT = 256  # characters of a Bye reason or a codec name
 MAX_CROP = 2048
 MAX_GOLOMB_PREFIX = 24  # an Exp-Golomb code with more leading zeros is corrupt
-MAX_FILE_HEADER = 64

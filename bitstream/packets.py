@@ -3,7 +3,7 @@
 Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. Version 2
 added eye gaze to `Motion` (and its step and orders to `Hello`); a stream's version is its
 Hello's, and every Motion must match it. `Hello`,
-`Reference` and `Bye` carry a msgpack array after it, zstd-compressed only when that is
+`Reference`, `Bye` and `Clock` carry a msgpack array after it, zstd-compressed only when that is
 smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
 msgpack array of the same integers is 2.8× larger (92.8 against 33.4 bytes a frame on
 dagan_driving with K = 16, N = 20), and zstd makes a Motion packet larger (42.4 bytes).
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bitstream.bits import BitReader, BitWriter
-from bitstream.entropy import pack_body, unpack_body
+from bitstream.body import pack_body, unpack_body
 from bitstream.errors import BitstreamError
 from bitstream.limits import (
     MAX_CROP,

@@ -35,14 +35,10 @@ class Steps:
             raise BitstreamError("Hello: quantizer step out of range [1e-6, 1e3]")
 
 
-def quantize(values, step: float | np.ndarray, deadzone: float = 0.0) -> np.ndarray:
-    """Round to the nearest step; `deadzone` > 0 rounds toward zero that much more.
-
-    A dead zone trades a little error for many more zeros, which Exp-Golomb codes in one
-    bit (H.264 uses 1/6 to 1/3 for the same reason). The decoder does not need to know it.
-    """
+def quantize(values, step: float | np.ndarray) -> np.ndarray:
+    """Round to the nearest step (halves away from zero, the same on every platform)."""
     x = np.asarray(values, dtype=np.float64) / step
-    return (np.sign(x) * np.floor(np.abs(x) + 0.5 - deadzone)).astype(np.int64)
+    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(np.int64)
 
 
 def dequantize(q: ArrayLike, step: float | np.ndarray) -> np.ndarray:

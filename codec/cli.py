@@ -1,7 +1,6 @@
 """The `facecodec` command: a thin dispatcher to each package's own command-line entry.
 
-Subcommands are imported lazily so that `facecodec send` on a laptop never imports torch,
-and a subcommand whose package is not built yet says so in one line instead of a traceback.
+Subcommands are imported lazily so that `facecodec send` on a laptop never imports torch.
 """
 
 from __future__ import annotations
@@ -41,14 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"facecodec: unknown command {name!r}; run `facecodec --help`", file=sys.stderr)
         return 2
-    module_name = COMMANDS[name][0]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            print(f"facecodec {name}: not built yet", file=sys.stderr)
-            return 2
-        raise
+    module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)
 
 

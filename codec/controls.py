@@ -18,14 +18,13 @@ import numpy as np
 from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.gaze import EYES as GAZE_JOINTS
-from codec.prior.keypoints import driving_keypoints
+from codec.prior.keypoints import LOWER_LIDS, UPPER_LIDS, driving_keypoints
 from codec.prior.rotation import euler_to_matrix, matrix_to_axis_angle, matrix_to_euler
 
 EDITS = ("neutral", "smile", "open_mouth", "raise_brows", "blink")
 POSE_LIMITS = {"yaw": 35.0, "pitch": 25.0, "roll": 25.0}  # degrees, for offsets and overrides
 MOUTH = list(range(48, 68))
 BROWS = list(range(17, 27))
-UPPER_LIDS, LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
 EYES = list(range(36, 48))
 GAZE_LIMITS = {"yaw": 30.0, "pitch": 20.0}  # degrees of eye rotation in the head
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from codec.cli_common import add_prior_and_json, report
+from codec.render import RENDERERS
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -19,7 +20,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("input", type=Path, help="input .fcs file")
     p.add_argument("output", type=Path, help="output video file (.mp4)")
-    p.add_argument("--renderer", choices=("meshwarp", "neural"), default="meshwarp",
+    p.add_argument("--renderer", choices=RENDERERS, default="meshwarp",
                    help="meshwarp: CPU, no weights; neural: trained generator (default: "
                    "%(default)s)")
     p.add_argument("--checkpoint", "--weights", dest="weights", default=None,

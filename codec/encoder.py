@@ -22,6 +22,7 @@ from codec.prior.crop import CropBox
 from codec.prior.face_track import FaceTrack
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
+from codec.prior.keypoints import LOWER_LIDS, UPPER_LIDS
 from codec.prior.params import FaceParams, landmarks_in_crop
 
 
@@ -174,7 +175,7 @@ class Encoder:
     def _eyes(self, params: FaceParams) -> float:
         """Eye opening over eye width: a reference with closed eyes cannot show open ones."""
         lm = landmarks_in_crop(self.model, params)
-        lids = np.linalg.norm(lm[[37, 38, 43, 44]] - lm[[41, 40, 47, 46]], axis=1).sum()
+        lids = np.linalg.norm(lm[list(UPPER_LIDS)] - lm[list(LOWER_LIDS)], axis=1).sum()
         width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
         return float(lids / max(width, 1e-6))
 

@@ -16,13 +16,11 @@ import numpy as np
 from bitstream import BitstreamError, Hello, Motion, MotionMode, RefParams, dequantize, quantize
 from bitstream.packets import SEQ_BITS
 from codec.driving import DrivingState
-from codec.prior.flame import JOINTS, FlameModel
+from codec.prior.flame import JAW, JOINTS, FlameModel
 from codec.prior.gaze import EYES
 from codec.prior.keypoints import driving_keypoints
 from codec.prior.params import FaceParams
 from codec.prior.rotation import matrix_to_axis_angle, rodrigues_one
-
-JAW = JOINTS.index("jaw")
 
 # Decoded values beyond these are corrupt or hostile, not a face.
 _MAX_ROTATION = np.pi
@@ -56,8 +54,8 @@ def to_wire(params: FaceParams) -> RefParams:
 class MotionCodec:
     """Quantizes a fitted frame into a `Motion` and rebuilds the `DrivingState` from one."""
 
-    def __init__(self, model: FlameModel, hello: Hello, deadzone: float = 0.0):
-        self.model, self.hello, self.deadzone = model, hello, deadzone
+    def __init__(self, model: FlameModel, hello: Hello):
+        self.model, self.hello = model, hello
         self.steps = hello.steps
         self.expr_steps = np.asarray(hello.steps.expression, np.float64)
         self.keypoints = hello.keypoints if hello.mode == MotionMode.KEYPOINTS else 0
@@ -81,7 +79,7 @@ class MotionCodec:
             translation=tuple(quantize(dt[:2], s.translation).tolist()),
             depth=int(quantize(dt[2], s.depth)),
             jaw=tuple(quantize(frame.jaw, s.jaw).tolist()),
-            expression=tuple(quantize(psi, self.expr_steps, self.deadzone).tolist()),
+            expression=tuple(quantize(psi, self.expr_steps).tolist()),
             gaze=gaze_code(frame.pose, s.gaze) if self.hello.has_gaze else (0, 0, 0),
         )
         if not self.keypoints:

@@ -8,6 +8,13 @@ from pathlib import Path
 import av
 import numpy as np
 
+# What `build-prior`, `train` and the benchmarks take for a video when given a folder.
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mpg", ".mpeg", ".avi", ".mkv", ".webm"})
+
+
+def is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
 
 class VideoError(Exception):
     """A video file cannot be opened or decoded."""

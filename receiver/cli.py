@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from codec.cli_common import add_live_options, add_prior_and_json, report, run_live
+from codec.render import RENDERERS
 
 
 def add_render_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--renderer", choices=("meshwarp", "neural"), default="meshwarp",
+    p.add_argument("--renderer", choices=RENDERERS, default="meshwarp",
                    help="meshwarp: CPU, no weights; neural: trained generator (default: "
                    "%(default)s)")
     p.add_argument("--checkpoint", default=None, help="neural renderer checkpoint")
@@ -89,8 +90,7 @@ async def run(args: argparse.Namespace) -> dict:
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     model = load_prior(args.flame)
     renderer, edit = build(args, model)
-    config = ReceiverConfig(renderer=args.renderer, checkpoint=args.checkpoint,
-                            ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
+    config = ReceiverConfig(ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
     sinks = ([FileSink(args.out)] if args.out else []) + ([WindowSink()] if args.view else [])
     room, token = args.room, args.token
     if room is None:

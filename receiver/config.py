@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ReceiverConfig:
-    renderer: str = "meshwarp"
-    checkpoint: str | None = None
     ice_servers: tuple[dict, ...] = ()
     max_queued_motion: int = 8  # older Motion packets fall out when rendering lags
     max_queued_control: int = 64

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
-
 from bitstream import BitstreamError, Bye, Hello, decode_packet
 from codec.decoder import Decoder
 from codec.driving import DrivingState
@@ -47,7 +45,6 @@ class Receiver:
         self.link: SenderLink | None = None
         self.worker: asyncio.Task | None = None
         self.ended = asyncio.Event()  # set on the sender's Bye
-        self.last_image: np.ndarray | None = None
 
     async def run(self) -> dict:
         """Receive until `stop()`, or the first Bye when `until_bye` is set."""
@@ -153,7 +150,6 @@ class Receiver:
         if decoder.clock_ms is not None:
             latency = time.time() * 1000 - (decoder.clock_ms + frame.driving.time_ms)
         self.stats.rendered(render_ms, latency)
-        self.last_image = frame.image
         for sink in self.sinks:
             sink.frame(frame.seq, frame.image)
         return packet

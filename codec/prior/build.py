@@ -19,11 +19,11 @@ import numpy as np
 
 from codec.prior import topology as topo
 from codec.prior.flame import JOINTS, Embedding, FlameModel
+from codec.prior.landmarks import N_LANDMARKS
+from codec.prior.params import FLIP
 from codec.prior.procrustes import downweight_mobile, similarity
 from codec.prior.rotation import rodrigues
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mpg", ".avi", ".mkv", ".webm"}
-FLIP = np.diag([1.0, -1.0, -1.0])
+from codec.video import is_video
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def list_clips(videos: Path) -> list[Clip]:
     if manifest.is_file():
         with manifest.open(newline="") as fh:
             people = {row["file"]: row["person"] for row in csv.DictReader(fh, delimiter="\t")}
-    files = sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    files = sorted(p for p in videos.iterdir() if is_video(p))
     return [Clip(p, people.get(p.name, p.stem)) for p in files]
 
 
@@ -86,7 +86,7 @@ def clip_landmarks(clip: Clip, config: BuildConfig, cache: Path | None = None) -
         if face is not None and face.landmarks is not None:
             out.append(face.landmarks)
     track.close()
-    arr = np.array(out, dtype=np.float64).reshape(-1, 478, 3)
+    arr = np.array(out, dtype=np.float64).reshape(-1, N_LANDMARKS, 3)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         np.save(cached, arr)

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codec.prior.flame import JOINTS, FlameModel
+from codec.prior.flame import JAW, JOINTS, FlameModel
 from codec.prior.gaze import GazeFitter
 from codec.prior.params import FLIP, FaceParams
 from codec.prior.procrustes import downweight_mobile, similarity
 from codec.prior.rotation import matrix_to_axis_angle, rodrigues_one
-
-JAW = JOINTS.index("jaw")
 
 
 @dataclass(frozen=True)

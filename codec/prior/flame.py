@@ -16,6 +16,7 @@ import numpy as np
 from codec.prior.rotation import rodrigues
 
 JOINTS = ("global", "neck", "jaw", "left_eye", "right_eye")
+JAW = JOINTS.index("jaw")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class FlameModel:
 
     @property
     def has_jaw(self) -> bool:
-        return bool(self.weights[:, JOINTS.index("jaw")].any())
+        return bool(self.weights[:, JAW].any())
 
     @property
     def prior_id(self) -> str:

@@ -22,6 +22,8 @@ PRIORITY = (
     49, 53, 55, 59, 18, 20, 23, 25, 28, 29, 32, 33, 34, 1, 3, 5, 7, 9, 11, 13, 15,
 )  # fmt: skip
 PRESETS = (5, 10, 16, 20, 32, 68)
+# iBUG-68 eyelid points, each upper one above its lower one (subject's right eye, then left)
+UPPER_LIDS, LOWER_LIDS = (37, 38, 43, 44), (41, 40, 47, 46)
 
 
 def preset_indices(k: int) -> np.ndarray:

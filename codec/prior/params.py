@@ -6,12 +6,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from codec.prior.flame import JOINTS, FlameModel
+from codec.prior.flame import JAW, FlameModel
 from codec.prior.rotation import matrix_to_euler, rodrigues
 
 # Model space is y up, z to the camera; crop pixels are y down, z away from the camera.
 FLIP = np.diag([1.0, -1.0, -1.0])
-JAW = JOINTS.index("jaw")
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,6 @@ class FaceParams:
 
     def with_identity(self, beta: np.ndarray) -> FaceParams:
         return replace(self, beta=np.asarray(beta))
-
-    def truncated(self, n: int) -> FaceParams:
-        return replace(self, psi=self.psi[:n])
 
     def to_crop(self, model_points: np.ndarray) -> np.ndarray:
         """Model-space points (unposed by the global rotation) -> crop pixels (x, y, z)."""

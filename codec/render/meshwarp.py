@@ -93,7 +93,7 @@ class MeshWarpRenderer:
             mesh = self._onto_keypoints(mesh, driving.keypoints)
         dst, depth = mesh[:, :2], mesh[:, 2]
         src_tris, dst_tris, layers = self._triangles(dst, depth)
-        ids = self._rasterize(dst_tris, layers)
+        ids = self._rasterize(dst_tris)
         maps = _backward_map(ids, src_tris, dst_tris, self.size)
         out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
@@ -147,7 +147,7 @@ class MeshWarpRenderer:
         affine = _affine(dst[loop], self.src[loop])
         return self.src[iris].mean(0) - _apply(affine, dst[iris].mean(0)[None])[0]
 
-    def _rasterize(self, dst_tris: np.ndarray, layers: np.ndarray) -> np.ndarray:
+    def _rasterize(self, dst_tris: np.ndarray) -> np.ndarray:
         ids = np.zeros((self.size, self.size), np.int32)
         fixed = np.rint(dst_tris * 16).astype(np.int32)  # 4 bits of sub-pixel precision
         area = _signed_area(dst_tris)

@@ -16,10 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from codec.video import VIDEO_SUFFIXES, is_video
 from models.config import NetConfig
 from models.inputs import jacobian, motion_input
-
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg"}
 
 
 @dataclass
@@ -35,7 +34,7 @@ class Clip:
 def list_videos(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of videos")
-    videos = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    videos = sorted(p for p in folder.iterdir() if is_video(p))
     if not videos:
         raise FileNotFoundError(f"{folder}: no videos ({', '.join(sorted(VIDEO_SUFFIXES))})")
     return videos

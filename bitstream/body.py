@@ -1,4 +1,5 @@
-"""msgpack bodies with optional zstd, decoded with every size bounded before it is allocated."""
+"""Packet bodies: msgpack arrays, zstd-compressed where that is smaller, decoded with every
+size bounded before it is allocated. (The entropy coding of Motion is in bits.py.)"""
 
 from __future__ import annotations
 
