@@ -44,8 +44,6 @@ class EncoderConfig:
             raise ValueError(f"picture codec must be one of {CODECS}, got {self.picture_codec!r}")
         if not 0.05 <= self.precision <= 20:
             raise ValueError(f"precision must be 0.05..20, got {self.precision}")
-        if not 0.05 <= self.precision <= 20:
-            raise ValueError(f"precision must be 0.05..20, got {self.precision}")
         if not 0 <= self.picture_quality <= 100:
             raise ValueError(f"picture quality must be 0..100, got {self.picture_quality}")
 

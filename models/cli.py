@@ -47,6 +47,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="weight of discriminator feature matching (default: %(default)s)")
     p.add_argument("--disc-width", type=int, default=d.disc_width,
                    help="discriminator channels, first layer (default: %(default)s)")
+    p.add_argument("--disc-lr", type=float, default=None,
+                   help="discriminator learning rate (default: --lr)")
     p.add_argument("--region-weight", type=float, default=d.region_weight,
                    help="mesh-guided: extra L1 weight on mouth and eyes (default: %(default)s)")
     p.add_argument("--clips", type=int, default=None, help="use the first N videos only")
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         raise ValueError(f"{last} exists: pass --resume to continue, or another --out")
     train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
                         gan_weight=0.0 if args.no_gan else args.gan_weight,
-                        fm_weight=args.fm_weight, disc_width=args.disc_width,
+                        fm_weight=args.fm_weight, disc_width=args.disc_width, disc_lr=args.disc_lr,
                         region_weight=args.region_weight,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch

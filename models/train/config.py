@@ -14,6 +14,7 @@ class TrainConfig:
     gan_weight: float = 1.0  # 0 turns the discriminator off
     fm_weight: float = 1.0
     disc_width: int = 64  # the patch discriminator's first-layer channels
+    disc_lr: float | None = None  # the discriminator's learning rate (default: lr)
     truncate: bool = True  # random truncation of ψ, so every N works at inference
     save_every: int = 1000
     sample_every: int = 500

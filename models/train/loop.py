@@ -47,7 +47,8 @@ class Trainer:
                   if train.gan_weight else None)
         g_params = list(self.g.parameters()) + (list(self.kp.parameters()) if self.kp else [])
         self.opt_g = torch.optim.Adam(g_params, train.lr, betas=(0.5, 0.999))
-        self.opt_d = (torch.optim.Adam(self.d.parameters(), train.lr, betas=(0.5, 0.999))
+        d_lr = train.disc_lr or train.lr
+        self.opt_d = (torch.optim.Adam(self.d.parameters(), d_lr, betas=(0.5, 0.999))
                       if self.d else None)
         self.recon = ReconstructionLoss(train.vgg).to(self.device)
         self.step = 0
