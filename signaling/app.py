@@ -1,6 +1,8 @@
 """The signaling app: create rooms, admit peers by token, relay offer/answer/control.
 
-Peers speak JSON text over one WebSocket each. The server greets a peer with `welcome`
+Peers speak JSON text over one WebSocket each. A peer's first message is `join` with its
+room token (tokens never travel in URLs, which access logs and proxies keep). The server
+then greets it with `welcome`
 (its id, role and who is in the room), announces `peer-joined` / `peer-left` to the others,
 and relays `offer`, `answer` and `control` messages addressed with `to`, stamping `from`.
 A sender may address any receiver, a receiver only the sender. It never looks inside SDP.
@@ -23,11 +25,13 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from signaling.config import SignalingConfig
 from signaling.messages import (
     Error,
+    Join,
     MessageError,
     PeerInfo,
     PeerJoined,
     PeerLeft,
     Welcome,
+    parse,
     parse_relayed,
     to_json,
 )
@@ -87,8 +91,8 @@ def create_app(config: SignalingConfig) -> FastAPI:
         return Health(status="ok", rooms=len(state.rooms.rooms), connections=state.open)
 
     @app.websocket("/rooms/{room_id}/ws")
-    async def peer_socket(websocket: WebSocket, room_id: str, token: str = ""):
-        await state.serve(websocket, room_id, token)
+    async def peer_socket(websocket: WebSocket, room_id: str):
+        await state.serve(websocket, room_id)
 
     app.state.signaling = state
     return app
@@ -123,7 +127,7 @@ class _State:
             for ip in [ip for ip, q in self.created.items() if not q]:
                 del self.created[ip]
 
-    async def serve(self, ws: WebSocket, room_id: str, token: str) -> None:
+    async def serve(self, ws: WebSocket, room_id: str) -> None:
         ip = _ip(ws)
         if self.open >= self.config.max_connections or (
             self.per_ip[ip] >= self.config.max_connections_per_ip
@@ -135,12 +139,35 @@ class _State:
         self.per_ip[ip] += 1
         try:
             await ws.accept()
-            await self._session(ws, room_id, token, ip)
+            if "token" in ws.query_params:
+                return await _close(ws, 4400, "send the token in the join message, not the URL")
+            token = await self._join(ws)
+            if token is not None:
+                await self._session(ws, room_id, token, ip)
         finally:
             self.open -= 1
             self.per_ip[ip] -= 1
             if not self.per_ip[ip]:
                 del self.per_ip[ip]
+
+    async def _join(self, ws: WebSocket) -> str | None:
+        """The token from the peer's first message, or None (and the socket closed)."""
+        try:
+            message = await asyncio.wait_for(ws.receive(), self.config.join_timeout_s)
+        except TimeoutError:
+            await _close(ws, 4401, "no join message")
+            return None
+        text = message.get("text")
+        if message["type"] == "websocket.disconnect":
+            return None
+        try:
+            join = parse(json.loads(text)) if text and len(text) <= 4096 else None
+        except (ValueError, MessageError):
+            join = None
+        if not isinstance(join, Join):
+            await _close(ws, 4401, 'the first message must be {"type": "join", "token": ...}')
+            return None
+        return join.token
 
     async def _session(self, ws: WebSocket, room_id: str, token: str, ip: str) -> None:
         try:

@@ -20,7 +20,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="facecodec signal",
         description="Signaling server: POST /rooms creates a room and returns a sender and a "
-        "receiver token; peers join at WS /rooms/{room}/ws?token=...; docs at /docs.",
+        "receiver token; peers join at WS /rooms/{room}/ws and send {\"type\": \"join\", "
+        "\"token\": ...} first; docs at /docs.",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
     p.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
@@ -72,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from signaling.app import create_app
+    from signaling.logs import uvicorn_log_config
 
     args = parse(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = config_from(args)
     app = create_app(config)
-    # No access log: it would print the tokens in WebSocket query strings.
+    # Tokens travel in the join message; a URL's query string is redacted from every line.
     uvicorn.run(app, host=args.host, port=args.port, ws_max_size=config.max_message_bytes,
-                log_level="info", access_log=False)
+                log_level="info", access_log=False, log_config=uvicorn_log_config())
     return 0

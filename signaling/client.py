@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import websockets
 
 from signaling.messages import (
+    Join,
     Message,
     MessageError,
     UnknownMessageError,
@@ -44,11 +45,12 @@ def create_room(base_url: str, api_key: str | None = None, timeout: float = 10.0
         raise SignalingError(f"cannot reach the signaling server at {base_url}: {exc}") from None
 
 
-def ws_url(base_url: str, room: str, token: str) -> str:
+def ws_url(base_url: str, room: str) -> str:
+    """The room's WebSocket URL; the token goes in the first message, never in here."""
     parts = urlsplit(base_url)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     path = f"{parts.path.rstrip('/')}/rooms/{quote(room, safe='')}/ws"
-    return urlunsplit((scheme, parts.netloc, path, f"token={quote(token, safe='')}", ""))
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
 class SignalingClient:
@@ -56,8 +58,8 @@ class SignalingClient:
     `welcome` holds our peer id and who was already there."""
 
     def __init__(self, base_url: str, room: str, token: str):
-        self.url = ws_url(base_url, room, token)
-        self.base_url, self.room = base_url, room
+        self.url = ws_url(base_url, room)
+        self.base_url, self.room, self._token = base_url, room, token
         self.ws: websockets.ClientConnection | None = None
         self.welcome: Welcome | None = None
 
@@ -69,6 +71,7 @@ class SignalingClient:
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             why = f"cannot join room {self.room} at {self.base_url}: {exc}"
             raise SignalingError(why) from None
+        await self.send(Join(self._token))
         first = await self.recv()
         if not isinstance(first, Welcome):
             raise SignalingError(f"unexpected first message from the server: {first}")

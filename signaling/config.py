@@ -19,3 +19,4 @@ class SignalingConfig:
     rooms_per_minute_per_ip: int = 60
     api_key: str | None = None  # when set, POST /rooms needs "Authorization: Bearer <key>"
     sweep_every_s: float = 5.0
+    join_timeout_s: float = 10.0  # a peer must send its join message (the token) this soon

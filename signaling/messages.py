@@ -1,11 +1,12 @@
 """The signaling protocol's messages, typed, and their one JSON form.
 
-Server → peer: `Welcome` (your id, role, room, who is already there), `PeerJoined`,
-`PeerLeft`, `Error`. Peer → peer, relayed by the server with `from` stamped: `Offer`,
-`Answer` (SDP, never looked into here) and `Control` (free-form, for later use).
-`parse` turns one decoded JSON object into a message or raises `MessageError` saying what
-is wrong; `to_json` is its inverse. Unknown keys are kept in `extra` on relayed messages so
-the server relays what peers send unchanged.
+Peer → server, first on every connection: `Join` (the room token: never in the URL, where
+proxies and access logs would keep it). Server → peer: `Welcome` (your id, role, room, who
+is already there), `PeerJoined`, `PeerLeft`, `Error`. Peer → peer, relayed by the server
+with `from` stamped: `Offer`, `Answer` (SDP, never looked into here) and `Control`
+(free-form, for later use). `parse` turns one decoded JSON object into a message or raises
+`MessageError` saying what is wrong; `to_json` is its inverse. Unknown keys are kept in
+`extra` on relayed messages so the server relays what peers send unchanged.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ class MessageError(ValueError):
 
 class UnknownMessageError(MessageError):
     """A well-formed object whose type this version does not know."""
+
+
+@dataclass(frozen=True)
+class Join:
+    token: str
+    type = "join"
+
+    def __repr__(self) -> str:  # a token printed is a seat given away
+        return "Join(token=<hidden>)"
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,13 @@ class Control(Relayed):
     type = "control"
 
 
-Message = Welcome | PeerJoined | PeerLeft | Error | Offer | Answer | Control
+Message = Join | Welcome | PeerJoined | PeerLeft | Error | Offer | Answer | Control
 RELAYED = ("offer", "answer", "control")
 
 
 def to_json(msg: Message) -> dict[str, Any]:
+    if isinstance(msg, Join):
+        return {"type": msg.type, "token": msg.token}
     if isinstance(msg, Welcome):
         peers = [{"peer": p.peer, "role": p.role} for p in msg.peers]
         return {"type": msg.type, "peer": msg.peer, "role": msg.role, "room": msg.room,
@@ -117,6 +129,8 @@ def parse(data: Any) -> Message:
     if kind in RELAYED:
         return parse_relayed(data)
     try:
+        if kind == "join":
+            return Join(_str(data, "token"))
         if kind == "welcome":
             peers = tuple(PeerInfo(_str(p, "peer"), _role(p)) for p in _list(data, "peers"))
             return Welcome(_str(data, "peer"), _role(data), _str(data, "room"), peers)

@@ -31,15 +31,18 @@ def server():
 
 
 def join(srv, room: str, token: str):
-    ws = connect(ws_url(srv.url, room, token), open_timeout=20)
+    ws = connect(ws_url(srv.url, room), open_timeout=20)
+    ws.send(json.dumps({"type": "join", "token": token}))
     return ws, json.loads(ws.recv(timeout=20))
 
 
-def refused(srv, room: str, token: str) -> int:
-    """The close code a refused peer gets."""
-    with connect(ws_url(srv.url, room, token), open_timeout=20) as ws, pytest.raises(
+def refused(srv, room: str, token: str | None, first: str | None = None, query: str = "") -> int:
+    """The close code a refused peer gets (`first`: send this instead of the join)."""
+    with connect(ws_url(srv.url, room) + query, open_timeout=20) as ws, pytest.raises(
         ConnectionClosed
     ) as info:
+        if token is not None or first is not None:
+            ws.send(first if first is not None else json.dumps({"type": "join", "token": token}))
         ws.recv(timeout=20)
     return info.value.rcvd.code
 
@@ -76,6 +79,10 @@ def test_refusals_are_logged_without_the_token(server, caplog):
     assert refused(server, r, other["sender_token"]) == 4403
     assert refused(server, "no-such-room", make_token(SECRET, "no-such-room", "sender",
                                                       time.time() + 60)) == 4404
+    good = room["receiver_token"]
+    assert refused(server, r, None, query=f"?token={good}") == 4400  # never in a URL
+    assert refused(server, r, None, first=json.dumps({"type": "offer", "to": "x"})) == 4401
+    assert refused(server, r, None, first="not json") == 4401
     text = caplog.text
     assert "refused" in text
     for token in (forged, expired, other["sender_token"]):

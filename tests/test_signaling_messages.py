@@ -10,6 +10,7 @@ from signaling.messages import (
     Answer,
     Control,
     Error,
+    Join,
     MessageError,
     Offer,
     PeerInfo,
@@ -22,6 +23,7 @@ from signaling.messages import (
 )
 
 MESSAGES = [
+    Join("room.sender.123.sig"),
     Welcome("p1", "sender", "room", (PeerInfo("p2", "receiver"),)),
     PeerJoined("p2", "receiver"),
     PeerLeft("p2"),
@@ -66,3 +68,7 @@ def test_malformed_messages_say_what(data, message):
 def test_an_unknown_type_is_its_own_error():
     with pytest.raises(UnknownMessageError):
         parse({"type": "bye-bye"})
+
+
+def test_a_join_never_shows_its_token():
+    assert "room.sender" not in repr(Join("room.sender.123.sig"))
