@@ -56,7 +56,10 @@ def encoder_config(args: argparse.Namespace):
 def add_live_options(p: argparse.ArgumentParser) -> None:
     """Where a live peer finds its room: the signaling server, the room and its token."""
     p.add_argument("--signal", default="http://127.0.0.1:8765", metavar="URL",
-                   help="signaling server (default: %(default)s)")
+                   help="signaling server: http(s):// or ws(s):// (default: %(default)s)")
+    p.add_argument("--ca-file", default=None, metavar="PEM",
+                   help="trust this CA (or self-signed certificate) for an https/wss server "
+                   "(default: the system's CAs)")
     p.add_argument("--room", default=None, help="room id (from POST /rooms)")
     p.add_argument("--token", default=None, help="this peer's token for the room")
     p.add_argument("--ice-server", action="append", default=[], metavar="URL",

@@ -96,12 +96,13 @@ async def run(args: argparse.Namespace) -> dict:
     if room is None:
         from signaling.client import create_room
 
-        created = await asyncio.to_thread(create_room, args.signal, args.api_key)
+        created = await asyncio.to_thread(create_room, args.signal, args.api_key, 10.0,
+                                          args.ca_file)
         room, token = created["room"], created["receiver_token"]
         print(f"room {room} created; on the sending side run:\n  facecodec send --signal "
               f"{args.signal} --room {room} --token {created['sender_token']}",
               file=sys.stderr, flush=True)
-    client = SignalingClient(args.signal, room, token)
+    client = SignalingClient(args.signal, room, token, args.ca_file)
     receiver = Receiver(model, renderer, config, client, sinks, edit, say, until_bye=args.once)
     page = None
     if args.http is not None:

@@ -94,7 +94,8 @@ async def run(args: argparse.Namespace) -> dict:
     source = open_source(args, model)
     room, token = args.room, args.token
     if room is None:
-        created = await asyncio.to_thread(create_room, args.signal, args.api_key)
+        created = await asyncio.to_thread(create_room, args.signal, args.api_key, 10.0,
+                                          args.ca_file)
         room, token = created["room"], created["sender_token"]
         say(f"room {room} created; on the receiving side run:\n  facecodec receive "
             f"--signal {args.signal} --room {room} --token {created['receiver_token']}")
@@ -104,5 +105,6 @@ async def run(args: argparse.Namespace) -> dict:
         simulate_loss=args.simulate_loss, max_frames=args.frames,
     )  # fmt: skip
     say(f"sending {source.name} at {source.fps:.1f} fps; waiting for a receiver")
-    sender = Sender(model, source, config, SignalingClient(args.signal, room, token), say=say)
+    sender = Sender(model, source, config, SignalingClient(args.signal, room, token, args.ca_file),
+                    say=say)
     return await sender.run()

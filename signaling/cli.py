@@ -31,13 +31,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--api-key-file", type=Path, default=None,
                    help=f"require this bearer key for POST /rooms (else ${API_KEY_ENV}, else "
                    "anyone may create rooms)")
+    p.add_argument("--cert-file", type=Path, default=None, metavar="PEM",
+                   help="serve HTTPS and WSS with this certificate chain (with --key-file)")
+    p.add_argument("--key-file", type=Path, default=None, metavar="PEM",
+                   help="the certificate's private key")
     p.add_argument("--max-receivers", type=int, default=d.max_receivers,
                    help="receivers per room (default: %(default)s)")
     p.add_argument("--token-ttl", type=float, default=d.token_ttl_s,
                    help="token and room lifetime in seconds (default: %(default)s)")
     p.add_argument("--room-idle", type=float, default=d.room_idle_s,
                    help="drop an empty room after this many seconds (default: %(default)s)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if (args.cert_file is None) != (args.key_file is None):
+        p.error("give both --cert-file and --key-file, or neither (plain HTTP)")
+    return args
 
 
 def config_from(args: argparse.Namespace) -> SignalingConfig:
@@ -81,5 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(config)
     # Tokens travel in the join message; a URL's query string is redacted from every line.
     uvicorn.run(app, host=args.host, port=args.port, ws_max_size=config.max_message_bytes,
-                log_level="info", access_log=False, log_config=uvicorn_log_config())
+                log_level="info", access_log=False, log_config=uvicorn_log_config(),
+                ssl_certfile=args.cert_file, ssl_keyfile=args.key_file)
     return 0

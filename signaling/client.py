@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import urllib.error
 import urllib.request
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -30,24 +31,41 @@ class SignalingError(Exception):
     """The signaling server refused us or went away; the message says which and why."""
 
 
-def create_room(base_url: str, api_key: str | None = None, timeout: float = 10.0) -> dict:
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Certificates checked against the system's CAs, or only against `ca_file` (a private
+    CA, or a self-signed server certificate)."""
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def http_url(base_url: str) -> str:
+    """The server's HTTP(S) base from any of http://, https://, ws:// or wss://."""
+    parts = urlsplit(base_url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def create_room(base_url: str, api_key: str | None = None, timeout: float = 10.0,
+                ca_file: str | None = None) -> dict:
     """POST /rooms; returns the server's JSON (room, sender_token, receiver_token, ...)."""
-    req = urllib.request.Request(f"{base_url.rstrip('/')}/rooms", method="POST", data=b"")
+    base = http_url(base_url)
+    req = urllib.request.Request(f"{base}/rooms", method="POST", data=b"")
     if api_key:
         req.add_header("Authorization", f"Bearer {api_key}")
+    context = tls_context(ca_file) if base.startswith("https:") else None
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             return json.loads(resp.read(MAX_MESSAGE))
     except urllib.error.HTTPError as exc:
         detail = exc.read(2048).decode(errors="replace")
         raise SignalingError(f"{base_url}: POST /rooms failed ({exc.code}): {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
-        raise SignalingError(f"cannot reach the signaling server at {base_url}: {exc}") from None
+        raise SignalingError(f"cannot reach the signaling server at {base_url}: {exc}"
+                             f"{_tls_hint(exc)}") from None
 
 
 def ws_url(base_url: str, room: str) -> str:
     """The room's WebSocket URL; the token goes in the first message, never in here."""
-    parts = urlsplit(base_url)
+    parts = urlsplit(http_url(base_url))
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     path = f"{parts.path.rstrip('/')}/rooms/{quote(room, safe='')}/ws"
     return urlunsplit((scheme, parts.netloc, path, "", ""))
@@ -57,8 +75,9 @@ class SignalingClient:
     """One WebSocket to the server, speaking typed messages (`signaling.messages`).
     `welcome` holds our peer id and who was already there."""
 
-    def __init__(self, base_url: str, room: str, token: str):
+    def __init__(self, base_url: str, room: str, token: str, ca_file: str | None = None):
         self.url = ws_url(base_url, room)
+        self.tls = tls_context(ca_file) if self.url.startswith("wss:") else None
         self.base_url, self.room, self._token = base_url, room, token
         self.ws: websockets.ClientConnection | None = None
         self.welcome: Welcome | None = None
@@ -66,10 +85,11 @@ class SignalingClient:
     async def connect(self, timeout: float = 10.0) -> Welcome:
         try:
             self.ws = await asyncio.wait_for(
-                websockets.connect(self.url, max_size=MAX_MESSAGE, open_timeout=timeout), timeout
+                websockets.connect(self.url, max_size=MAX_MESSAGE, open_timeout=timeout,
+                                   ssl=self.tls), timeout
             )
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
-            why = f"cannot join room {self.room} at {self.base_url}: {exc}"
+            why = f"cannot join room {self.room} at {self.base_url}: {exc}{_tls_hint(exc)}"
             raise SignalingError(why) from None
         await self.send(Join(self._token))
         first = await self.recv()
@@ -115,6 +135,13 @@ class SignalingClient:
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+
+
+def _tls_hint(exc: BaseException) -> str:
+    text = f"{exc} {getattr(exc, 'reason', '')}"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return " (a private or self-signed certificate? pass its CA with --ca-file)"
+    return ""
 
 
 def _closed(exc) -> str:
