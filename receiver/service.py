@@ -24,7 +24,7 @@ from receiver.config import ReceiverConfig
 from receiver.link import Inbox, LinkFactory, SenderLink, rtc_links
 from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
-from signaling.client import SignalingClient
+from signaling.client import FINAL_CODES, SignalingClient, SignalingError
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft
 
 log = logging.getLogger("facecodec.receiver")
@@ -71,6 +71,19 @@ class Receiver:
         self.ended.set()
 
     async def _signal_loop(self) -> None:
+        """Follow the room; when signaling drops, rendering carries on and we join again
+        (with backoff) to hear the sender's next offer."""
+        while True:
+            try:
+                await self._follow()
+            except SignalingError as exc:
+                if exc.code in FINAL_CODES:
+                    raise
+                self.say(f"signaling lost ({exc}); the call goes on, reconnecting")
+                await self.client.reconnect(self.say)
+                self.say("signaling reconnected")
+
+    async def _follow(self) -> None:
         while True:
             match await self.client.recv():
                 case Offer(from_peer=str(peer), sdp=sdp):

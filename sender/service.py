@@ -23,7 +23,7 @@ from sender.capture import FrameSource
 from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
 from sender.stats import SenderStats
-from signaling.client import SignalingClient, SignalingError
+from signaling.client import FINAL_CODES, SignalingClient, SignalingError
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 
 log = logging.getLogger("facecodec.sender")
@@ -66,6 +66,19 @@ class Sender:
 
     # -- signaling ---------------------------------------------------------------------------
     async def _signal_loop(self, welcome: Welcome) -> None:
+        """Follow the room; when signaling drops, the data channels carry on and we join
+        again (with backoff) so that new receivers can still come in."""
+        while True:
+            try:
+                await self._follow(welcome)
+            except SignalingError as exc:
+                if exc.code in FINAL_CODES:
+                    raise
+                self.say(f"signaling lost ({exc}); the call goes on, reconnecting")
+                welcome = await self.client.reconnect(self.say)
+                self.say("signaling reconnected")
+
+    async def _follow(self, welcome: Welcome) -> None:
         for info in welcome.peers:
             if info.role == "receiver":
                 await self._offer(info.peer)
@@ -81,6 +94,8 @@ class Sender:
                     log.warning("signaling server: %s", message)
 
     async def _offer(self, peer: str) -> None:
+        if peer in self.links and not self.links[peer].failed:
+            return  # the same receiver, back on signaling after a drop: its link still runs
         link = self.make_link(peer)
         self.links[peer] = link
 

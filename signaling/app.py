@@ -36,7 +36,7 @@ from signaling.messages import (
     to_json,
 )
 from signaling.rooms import Peer, Room, RoomError, Rooms
-from signaling.tokens import TokenError, check_token, make_token
+from signaling.tokens import TokenError, check_token, make_token, token_expiry
 
 log = logging.getLogger("facecodec.signaling")
 
@@ -141,17 +141,17 @@ class _State:
             await ws.accept()
             if "token" in ws.query_params:
                 return await _close(ws, 4400, "send the token in the join message, not the URL")
-            token = await self._join(ws)
-            if token is not None:
-                await self._session(ws, room_id, token, ip)
+            join = await self._join(ws)
+            if join is not None:
+                await self._session(ws, room_id, join, ip)
         finally:
             self.open -= 1
             self.per_ip[ip] -= 1
             if not self.per_ip[ip]:
                 del self.per_ip[ip]
 
-    async def _join(self, ws: WebSocket) -> str | None:
-        """The token from the peer's first message, or None (and the socket closed)."""
+    async def _join(self, ws: WebSocket) -> Join | None:
+        """The peer's first message, or None (and the socket closed)."""
         try:
             message = await asyncio.wait_for(ws.receive(), self.config.join_timeout_s)
         except TimeoutError:
@@ -167,12 +167,14 @@ class _State:
         if not isinstance(join, Join):
             await _close(ws, 4401, 'the first message must be {"type": "join", "token": ...}')
             return None
-        return join.token
+        return join
 
-    async def _session(self, ws: WebSocket, room_id: str, token: str, ip: str) -> None:
+    async def _session(self, ws: WebSocket, room_id: str, join: Join, ip: str) -> None:
+        token = join.token
         try:
             role = check_token(self.config.secret, token, room_id)
-            room, peer = self.rooms.join(room_id, role, ws.send_json)
+            room, peer = self.rooms.join(room_id, role, ws.send_json, token_expiry(token),
+                                         join.peer)
         except (TokenError, RoomError) as exc:
             log.warning("refused a peer from %s for room %s: %s", ip, room_id[:32], exc)
             await ws.close(code=exc.code, reason=str(exc))
@@ -186,9 +188,9 @@ class _State:
         except WebSocketDisconnect:
             pass
         finally:
-            self.rooms.leave(room, peer)
-            log.info("room %s: %s left", room.id, peer.id)
-            await self._broadcast(room, peer, to_json(PeerLeft(peer.id)))
+            if self.rooms.leave(room, peer):
+                log.info("room %s: %s left", room.id, peer.id)
+                await self._broadcast(room, peer, to_json(PeerLeft(peer.id)))
 
     async def _relay_loop(self, ws: WebSocket, room: Room, peer: Peer) -> None:
         bucket = _Bucket(self.config.max_messages_per_s, 2 * self.config.max_messages_per_s)

@@ -6,10 +6,14 @@ Used by the sender and the receiver; like the server it knows nothing of faces o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import random
+import secrets
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import websockets
@@ -28,7 +32,15 @@ MAX_MESSAGE = 64 * 1024
 
 
 class SignalingError(Exception):
-    """The signaling server refused us or went away; the message says which and why."""
+    """The signaling server refused us or went away; the message says which and why.
+    `code` is the server's WebSocket close code, when it closed the connection."""
+
+    def __init__(self, why: str, code: int | None = None):
+        super().__init__(why)
+        self.code = code
+
+
+FINAL_CODES = (4400, 4401, 4403, 4404)  # refusals that no retry will change
 
 
 def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
@@ -79,6 +91,7 @@ class SignalingClient:
         self.url = ws_url(base_url, room)
         self.tls = tls_context(ca_file) if self.url.startswith("wss:") else None
         self.base_url, self.room, self._token = base_url, room, token
+        self.peer_id = secrets.token_urlsafe(6)  # ours across reconnects
         self.ws: websockets.ClientConnection | None = None
         self.welcome: Welcome | None = None
 
@@ -91,7 +104,7 @@ class SignalingClient:
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             why = f"cannot join room {self.room} at {self.base_url}: {exc}{_tls_hint(exc)}"
             raise SignalingError(why) from None
-        await self.send(Join(self._token))
+        await self.send(Join(self._token, self.peer_id))
         first = await self.recv()
         if not isinstance(first, Welcome):
             raise SignalingError(f"unexpected first message from the server: {first}")
@@ -104,7 +117,7 @@ class SignalingClient:
         try:
             await self.ws.send(json.dumps(to_json(message)))
         except websockets.ConnectionClosed as exc:
-            raise SignalingError(_closed(exc)) from None
+            raise SignalingError(_closed(exc), _code(exc)) from None
 
     async def recv(self) -> Message:
         """The next message; one of a type this client does not know is skipped (a newer
@@ -120,7 +133,7 @@ class SignalingClient:
         try:
             text = await self.ws.recv()
         except websockets.ConnectionClosed as exc:
-            raise SignalingError(_closed(exc)) from None
+            raise SignalingError(_closed(exc), _code(exc)) from None
         try:
             data = json.loads(text)
         except ValueError:
@@ -132,9 +145,28 @@ class SignalingClient:
         except MessageError as exc:
             raise SignalingError(f"the server sent a bad message: {exc}") from None
 
+    async def reconnect(self, say: Callable[[str], None] = print,
+                        max_delay: float = 10.0) -> Welcome:
+        """After a dropped connection (a server restart, a network change): join again,
+        waiting 0.5 s, then twice as long each time up to `max_delay` (±20 %), until the
+        server takes us back; a final refusal (bad or expired token, no such room) raises."""
+        await self.close()
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            try:
+                return await self.connect()
+            except SignalingError as exc:
+                if exc.code in FINAL_CODES:
+                    raise
+                say(f"signaling: {exc}; trying again in {min(delay * 2, max_delay):.0f} s")
+                delay = min(delay * 2, max_delay)
+
     async def close(self) -> None:
         if self.ws is not None:
-            await self.ws.close()
+            ws, self.ws = self.ws, None
+            with contextlib.suppress(Exception):
+                await ws.close()
 
 
 def _tls_hint(exc: BaseException) -> str:
@@ -142,6 +174,10 @@ def _tls_hint(exc: BaseException) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return " (a private or self-signed certificate? pass its CA with --ca-file)"
     return ""
+
+
+def _code(exc) -> int | None:
+    return exc.rcvd.code if exc.rcvd is not None else None
 
 
 def _closed(exc) -> str:

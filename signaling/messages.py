@@ -28,10 +28,11 @@ class UnknownMessageError(MessageError):
 @dataclass(frozen=True)
 class Join:
     token: str
+    peer: str | None = None  # the client's own id, kept across its reconnects
     type = "join"
 
     def __repr__(self) -> str:  # a token printed is a seat given away
-        return "Join(token=<hidden>)"
+        return f"Join(token=<hidden>, peer={self.peer!r})"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ RELAYED = ("offer", "answer", "control")
 
 def to_json(msg: Message) -> dict[str, Any]:
     if isinstance(msg, Join):
-        return {"type": msg.type, "token": msg.token}
+        return {"type": msg.type, "token": msg.token} | (
+            {"peer": msg.peer} if msg.peer is not None else {})
     if isinstance(msg, Welcome):
         peers = [{"peer": p.peer, "role": p.role} for p in msg.peers]
         return {"type": msg.type, "peer": msg.peer, "role": msg.role, "room": msg.room,
@@ -130,7 +132,8 @@ def parse(data: Any) -> Message:
         return parse_relayed(data)
     try:
         if kind == "join":
-            return Join(_str(data, "token"))
+            peer = data.get("peer")
+            return Join(_str(data, "token"), peer if isinstance(peer, str) else None)
         if kind == "welcome":
             peers = tuple(PeerInfo(_str(p, "peer"), _role(p)) for p in _list(data, "peers"))
             return Welcome(_str(data, "peer"), _role(data), _str(data, "room"), peers)

@@ -7,12 +7,14 @@ so the seat rules and expiry are testable without a server.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 Send = Callable[[dict], Awaitable[None]]
+PEER_ID = re.compile(r"[A-Za-z0-9_-]{4,32}")
 
 
 class RoomError(Exception):
@@ -59,22 +61,41 @@ class Rooms:
         self.rooms[room.id] = room
         return room
 
-    def join(self, room_id: str, role: str, send: Send) -> tuple[Room, Peer]:
+    def join(self, room_id: str, role: str, send: Send, expires_at: float | None = None,
+             peer_id: str | None = None) -> tuple[Room, Peer]:
+        """Seat a peer. `expires_at` (from a valid token) brings back a room this server
+        forgot, e.g. across a restart; `peer_id` (the client's own, stable across its
+        reconnects) supersedes a stale seat of the same id and role."""
+        now = time.time()
         room = self.rooms.get(room_id)
-        if room is None or room.expires_at < time.time():
+        if room is None and expires_at is not None and expires_at > now:
+            if len(self.rooms) >= self.max_rooms:
+                raise RoomError("too many rooms; try again later", 4503)
+            room = self.rooms[room_id] = Room(room_id, expires_at, now)
+        if room is None or room.expires_at < now:
             raise RoomError("no such room (expired or never created)", 4404)
+        stale = room.peers.get(peer_id) if peer_id else None
+        if stale is not None and stale.role == role:
+            del room.peers[stale.id]
+        elif stale is not None:
+            raise RoomError("that peer id is taken in this room", 4409)
         if role == "sender" and room.sender() is not None:
             raise RoomError("the room already has a sender", 4409)
         if role == "receiver" and room.count("receiver") >= self.max_receivers:
             raise RoomError(f"the room is full ({self.max_receivers} receivers)", 4409)
-        peer = Peer(f"{role[0]}{next(self._ids)}", role, send)
+        fresh = f"{role[0]}{next(self._ids)}"
+        peer = Peer(peer_id if peer_id and PEER_ID.fullmatch(peer_id) else fresh, role, send)
         room.peers[peer.id] = peer
         room.last_active = time.time()
         return room, peer
 
-    def leave(self, room: Room, peer: Peer) -> None:
-        room.peers.pop(peer.id, None)
+    def leave(self, room: Room, peer: Peer) -> bool:
+        """Unseat `peer`; False when its seat was already taken over by a reconnect."""
         room.last_active = time.time()
+        if room.peers.get(peer.id) is not peer:
+            return False
+        del room.peers[peer.id]
+        return True
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Drop rooms past their expiry, and empty rooms idle longer than `idle_s`."""

@@ -46,6 +46,11 @@ def check_token(secret: bytes, token: str, room: str, now: float | None = None) 
     return role
 
 
+def token_expiry(token: str) -> float:
+    """The expiry stamped in a token (call after `check_token` accepted it)."""
+    return float(token.split(".")[2])
+
+
 def _sign(secret: bytes, body: str) -> str:
     mac = hmac.new(secret, body.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:24]).decode().rstrip("=")

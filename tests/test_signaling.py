@@ -77,8 +77,6 @@ def test_refusals_are_logged_without_the_token(server, caplog):
     assert refused(server, r, "garbage") == 4401
     assert refused(server, r, expired) == 4401
     assert refused(server, r, other["sender_token"]) == 4403
-    assert refused(server, "no-such-room", make_token(SECRET, "no-such-room", "sender",
-                                                      time.time() + 60)) == 4404
     good = room["receiver_token"]
     assert refused(server, r, None, query=f"?token={good}") == 4400  # never in a URL
     assert refused(server, r, None, first=json.dumps({"type": "offer", "to": "x"})) == 4401
@@ -141,6 +139,27 @@ def test_flood_is_refused_and_the_good_room_keeps_working(server):
     assert json.loads(rx2.recv(timeout=20))["sdp"] == "still here"
     tx.close()
     rx2.close()
+
+
+def test_a_valid_token_brings_back_a_room_the_server_forgot(server):
+    """After a restart (same secret) the server knows no rooms; a token it signed is proof
+    enough, so peers rejoin their room instead of being turned away."""
+    token = make_token(SECRET, "forgotten1", "sender", time.time() + 60)
+    ws, welcome = join(server, "forgotten1", token)
+    assert welcome["type"] == "welcome" and welcome["room"] == "forgotten1"
+    ws.close()
+
+
+def test_a_peer_keeps_its_id_and_a_reconnect_takes_over_its_seat():
+    rooms = Rooms(max_rooms=4, max_receivers=1, idle_s=10)
+    room = rooms.create(ttl_s=100)
+    _, old = rooms.join(room.id, "receiver", None, peer_id="mine1234")
+    _, new = rooms.join(room.id, "receiver", None, peer_id="mine1234")  # seat full, same id
+    assert new.id == old.id == "mine1234" and room.peers[new.id] is new
+    assert rooms.leave(room, old) is False and rooms.leave(room, new) is True
+    with pytest.raises(RoomError) as info:
+        rooms.join("nowhere", "sender", None)
+    assert info.value.code == 4404
 
 
 def test_tokens_and_rooms_unit():
