@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse(sys.argv[1:] if argv is None else argv)
     errors = (PriorFileError, RendererUnavailableError, ControlError, SinkError,
-              SignalingError, OSError)
+              SignalingError, OSError)  # OSError includes IceError
     code, summary = run_live("facecodec receive", run(args), errors)
     if summary is None:
         return code

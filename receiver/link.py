@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -68,6 +68,9 @@ class SenderLink(Protocol):
 
     async def answer(self, offer_sdp: str) -> str: ...
 
+    def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call `callback` once the link has failed (ICE gave up, or the peer vanished)."""
+
     async def close(self) -> None: ...
 
 
@@ -85,6 +88,12 @@ class RtcSenderLink:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
+
+    def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
+        @self.pc.on("connectionstatechange")
+        async def changed() -> None:
+            if self.pc.connectionState == "failed":
+                await callback()
 
     def _channel(self, channel) -> None:
         if channel.label == "control":

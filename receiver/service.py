@@ -25,6 +25,7 @@ from receiver.link import Inbox, LinkFactory, SenderLink, rtc_links
 from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
 from signaling.client import FINAL_CODES, SignalingClient, SignalingError
+from signaling.ice import ICE_FAILED, IceError
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft
 
 log = logging.getLogger("facecodec.receiver")
@@ -44,7 +45,8 @@ class Receiver:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="render")
         self.link: SenderLink | None = None
         self.worker: asyncio.Task | None = None
-        self.ended = asyncio.Event()  # set on the sender's Bye
+        self.ended = asyncio.Event()  # set on the sender's Bye, or a link that failed
+        self.failure: str | None = None
 
     async def run(self) -> dict:
         """Receive until `stop()`, or the first Bye when `until_bye` is set."""
@@ -57,6 +59,8 @@ class Receiver:
             await asyncio.wait([signal_task, stop_task], return_when=asyncio.FIRST_COMPLETED)
             if signal_task.done():
                 signal_task.result()  # re-raise a SignalingError
+            if self.failure is not None:
+                raise IceError(self.failure)
         finally:
             for task in (signal_task, stop_task):
                 task.cancel()
@@ -106,6 +110,13 @@ class Receiver:
             await link.close()
             return
         self.link = link
+
+        async def failed() -> None:
+            if self.link is link:
+                self.failure = ICE_FAILED
+                self.ended.set()
+
+        link.on_failure(failed)
         await self.client.send(Answer(to=peer, sdp=answer))
         self.worker = asyncio.create_task(self._work(link))
 

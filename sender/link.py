@@ -22,6 +22,7 @@ from bitstream import pack_bundle
 class ReceiverLink(Protocol):
     peer_id: str
     primed: bool  # Hello, Clock and the current Reference were sent
+    was_open: bool  # the channels opened once (else a failure is ICE finding no path)
     messages: int
 
     @property
@@ -57,7 +58,12 @@ class RtcReceiverLink:
         self.motion = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
         self.loss, self.rng = loss, random.Random(seed)
         self.primed = False
+        self.was_open = False
         self.messages = 0
+
+        @self.control.on("open")
+        def opened() -> None:
+            self.was_open = True
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())

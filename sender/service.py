@@ -24,6 +24,7 @@ from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
 from sender.stats import SenderStats
 from signaling.client import FINAL_CODES, SignalingClient, SignalingError
+from signaling.ice import ICE_FAILED
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 
 log = logging.getLogger("facecodec.sender")
@@ -101,7 +102,8 @@ class Sender:
 
         async def lost() -> None:
             if self.links.get(peer) is link:
-                await self._drop(peer, "connection lost")
+                why = "connection lost" if link.was_open else ICE_FAILED
+                await self._drop(peer, why)
 
         link.on_failure(lost)
         await self.client.send(Offer(to=peer, sdp=await link.offer()))
@@ -115,7 +117,7 @@ class Sender:
         left = len(self.links)
         if not left:  # the stream ends with its last receiver; the next one starts afresh
             self.encoder, self.reference, self.pending = None, None, []
-        self.say(f"receiver {peer} {why}; {left} connected" + ("" if left else
+        self.say(f"receiver {peer}: {why}; {left} connected" + ("" if left else
                  ", waiting for a receiver"))
 
     # -- capture ----------------------------------------------------------------------------

@@ -5,6 +5,14 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 
+class IceError(ConnectionError):
+    """The peers found no network path to each other."""
+
+
+ICE_FAILED = ("ICE could not connect: no network path between the peers (a NAT or firewall "
+              "in the way?); pass a relay with --ice-server turn:USER:PASS@HOST:PORT")
+
+
 def parse_ice_server(text: str) -> dict:
     """`stun:host:port` or `turn:user:password@host:port[?transport=udp]` -> RTCIceServer kwargs."""
     scheme, sep, rest = text.partition(":")

@@ -55,6 +55,10 @@ class SendingEnd:
         return self.answered and self.inbox is not None and not self.closed
 
     @property
+    def was_open(self) -> bool:
+        return self.answered
+
+    @property
     def failed(self) -> bool:
         return self.closed
 
@@ -107,6 +111,9 @@ class ReceivingEnd:
     def __init__(self, wire: Wire, peer_id: str, inbox: Inbox):
         self.wire, self.peer_id, self.inbox = wire, peer_id, inbox
         self.other: SendingEnd | None = None
+
+    def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self.failure = callback  # an in-process link never fails on its own
 
     async def answer(self, offer_sdp: str) -> str:
         other = self.wire.offered.pop(offer_sdp, None)

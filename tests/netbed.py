@@ -1,0 +1,111 @@
+"""A network of Linux namespaces for live-call tests: sender, receiver and a public host
+(signaling, TURN) behind one router, which can block direct UDP between the peers or drop a
+share of the sender's packets. Made by the test, torn down after it even when it fails; it
+only ever touches the namespaces and links it created.
+
+    tx 10.77.1.2 ── 10.77.1.1 ┐
+    rx 10.77.2.2 ── 10.77.2.1 ┼ router
+    pub 10.77.3.2 ─ 10.77.3.1 ┘
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HOSTS = {"tx": 1, "rx": 2, "pub": 3}
+
+
+def available() -> str | None:
+    """Why the bed cannot be made here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    for tool in ("ip", "iptables", "turnserver"):
+        if shutil.which(tool) is None:
+            return f"needs {tool} (apt install iproute2 iptables coturn)"
+    probe = subprocess.run(["ip", "netns", "add", "fcprobe"], capture_output=True)
+    subprocess.run(["ip", "netns", "del", "fcprobe"], capture_output=True)
+    return None if probe.returncode == 0 else "cannot create network namespaces here"
+
+
+def _run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+class NetBed:
+    def __init__(self, tag: str | None = None):
+        self.tag = tag or f"{os.getpid() % 100000}"
+        self.names = {h: f"fc{h}{self.tag}" for h in (*HOSTS, "rt")}
+        self.procs: list[subprocess.Popen] = []
+
+    def ip(self, host: str) -> str:
+        return f"10.77.{HOSTS[host]}.2"
+
+    def __enter__(self) -> NetBed:
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _build(self) -> None:
+        rt = self.names["rt"]
+        for name in self.names.values():
+            _run("ip", "netns", "add", name)
+            _run("ip", "-n", name, "link", "set", "lo", "up")
+        _run("ip", "netns", "exec", rt, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        for host, n in HOSTS.items():
+            ns, a, b = self.names[host], f"fa{n}{self.tag}", f"fb{n}{self.tag}"
+            _run("ip", "link", "add", a, "netns", ns, "type", "veth", "peer", b, "netns", rt)
+            _run("ip", "-n", ns, "addr", "add", f"10.77.{n}.2/24", "dev", a)
+            _run("ip", "-n", rt, "addr", "add", f"10.77.{n}.1/24", "dev", b)
+            _run("ip", "-n", ns, "link", "set", a, "up")
+            _run("ip", "-n", rt, "link", "set", b, "up")
+            _run("ip", "-n", ns, "route", "add", "default", "via", f"10.77.{n}.1")
+
+    # -- impairments, applied by the router's kernel ----------------------------------------
+    def block_direct_udp(self) -> None:
+        """The peers cannot reach each other over UDP (as behind two symmetric NATs)."""
+        for a, b in (("1", "2"), ("2", "1")):
+            self._router("-A", "FORWARD", "-p", "udp", "-s", f"10.77.{a}.0/24", "-d",
+                         f"10.77.{b}.0/24", "-j", "DROP")
+
+    def drop_from_sender(self, share: float) -> None:
+        """Drop this share of the sender's UDP packets at random, whatever their target."""
+        self._router("-A", "FORWARD", "-p", "udp", "-s", "10.77.1.0/24", "-m", "statistic",
+                     "--mode", "random", "--probability", f"{share:.4f}", "-j", "DROP")
+
+    def _router(self, *rule: str) -> None:
+        _run("ip", "netns", "exec", self.names["rt"], "iptables", *rule)
+
+    # -- processes ----------------------------------------------------------------------------
+    def spawn(self, host: str, args: list[str], log: Path) -> subprocess.Popen:
+        cmd = ["ip", "netns", "exec", self.names[host], *args]
+        out = log.open("w")
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        self.procs.append(proc)
+        return proc
+
+    def python(self, host: str, code: str, timeout: float = 60) -> str:
+        cmd = ["ip", "netns", "exec", self.names[host], sys.executable, "-c", code]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True,
+                              timeout=timeout).stdout
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for name in self.names.values():  # deleting a namespace deletes its links
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
