@@ -32,6 +32,11 @@ from codec.render.base import Renderer
 KEPT_REFERENCES = 4
 
 
+class MissingReferenceError(BitstreamError):
+    """A well-formed Motion whose Reference has not arrived (yet): live, the reliable channel
+    can deliver the Reference after the first Motion packets of the other channel."""
+
+
 @dataclass(frozen=True)
 class DecodedFrame:
     seq: int  # unwrapped frame number
@@ -123,7 +128,8 @@ class Decoder:
 
     def _motion(self, m: Motion) -> DecodedFrame:
         if m.ref_id not in self.refs:
-            raise BitstreamError(f"Motion packet {m.seq}: reference {m.ref_id} not received")
+            raise MissingReferenceError(
+                f"Motion packet {m.seq}: reference {m.ref_id} not received")
         if self.hello is None or self.motion is None:
             raise BitstreamError(f"Motion packet {m.seq} before the stream's Hello")
         picture, ref = self.refs[m.ref_id]

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from bitstream import BitstreamError, Bye, Hello, decode_packet
-from codec.decoder import Decoder
+from bitstream import BitstreamError, Bye, Hello, PacketType, decode_packet
+from codec.decoder import Decoder, MissingReferenceError
 from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.render import Renderer
 from receiver.config import ReceiverConfig
-from receiver.link import Inbox, LinkFactory, SenderLink, rtc_links
+from receiver.link import Inbox, LinkFactory, SenderLink, packet_type_or_none, rtc_links
 from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
 from signaling.client import FINAL_CODES, SignalingClient, SignalingError
@@ -96,7 +96,11 @@ class Receiver:
                     self.say(f"sender {peer} joined")
                 case PeerLeft(peer=peer) if self.link and peer == self.link.peer_id:
                     await self._close_link()
-                    self.say("the sender left; waiting for the sender")
+                    if self.until_bye:  # its Bye may have been lost with the link
+                        self.say("the sender left")
+                        self.ended.set()
+                    else:
+                        self.say("the sender left; waiting for the sender")
                 case Error(message=message):
                     log.warning("signaling server: %s", message)
 
@@ -153,6 +157,9 @@ class Receiver:
 
     def _handle(self, decoder: Decoder, data: bytes):
         """On the worker thread: decode one packet, render a Motion, feed the sinks."""
+        if decoder.hello is None and packet_type_or_none(data) == PacketType.MOTION:
+            self.stats.before_reference += 1  # the other channel's Hello is still on its way
+            return None
         try:
             packet = decode_packet(data, decoder.hello)
             if decoder.is_stale(packet):
@@ -160,6 +167,9 @@ class Receiver:
                 return packet
             t = time.perf_counter()
             frame = decoder.push_packet(packet)
+        except MissingReferenceError:
+            self.stats.before_reference += 1
+            return None
         except BitstreamError as exc:
             self.stats.bad_packets += 1
             log.warning("skipped a packet: %s", exc)

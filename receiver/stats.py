@@ -16,6 +16,7 @@ class ReceiverStats:
     frames_rendered: int = 0
     stale: int = 0  # Motion packets older than the last rendered frame, dropped
     bad_packets: int = 0
+    before_reference: int = 0  # Motion that came before its Hello or Reference, skipped
     payload_bytes: int = 0
     wire_bytes: int = 0
     reference_bytes: int = 0
@@ -61,6 +62,7 @@ class ReceiverStats:
             "frames_rendered": self.frames_rendered,
             "stale_dropped": self.stale,
             "bad_packets": self.bad_packets,
+            "before_reference": self.before_reference,
             "received_payload_bytes_per_frame": round(self.payload_bytes / n, 2),
             "received_wire_bytes_per_frame": round(self.wire_bytes / n, 2),
             "latency_ms_p50": _median(self.latency_ms),

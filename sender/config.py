@@ -13,6 +13,11 @@ class SenderConfig:
     frames_per_message: int = 1  # Motion packets bundled per data-channel message
     ice_servers: tuple[dict, ...] = ()  # none on loopback; STUN/TURN for real networks
     simulate_loss: float = 0.0  # drop this share of motion messages (tests and benchmarks)
+    # A Motion message is skipped while this many bytes wait in the motion channel's send
+    # buffer (behind SCTP's congestion window): on a congested or capped link the call drops
+    # frames instead of queueing them. At ~35 bytes a frame that is about 4 frames, so the
+    # queue adds at most ~160 ms at 25 fps however slow the path gets.
+    max_buffered_motion: int = 160
     loss_seed: int = 0
     stats_every_s: float = 1.0
     max_frames: int | None = None  # stop after this many frames (demo, tests)

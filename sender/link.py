@@ -31,6 +31,10 @@ class ReceiverLink(Protocol):
     @property
     def failed(self) -> bool: ...
 
+    @property
+    def buffered(self) -> int:
+        """Bytes handed to the link and not yet sent."""
+
     async def offer(self) -> str: ...
 
     async def accept(self, sdp: str) -> None: ...
@@ -50,13 +54,14 @@ LinkFactory = Callable[[str], ReceiverLink]  # receiver's peer id -> a new link
 
 
 class RtcReceiverLink:
-    def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float = 0.0, seed=0):
+    def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float = 0.0, seed=0,
+                 max_buffered: int = 160):
         self.peer_id = peer_id
         config = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
         self.pc = RTCPeerConnection(configuration=config)
         self.control = self.pc.createDataChannel("control", ordered=True)
         self.motion = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
-        self.loss, self.rng = loss, random.Random(seed)
+        self.loss, self.rng, self.max_buffered = loss, random.Random(seed), max_buffered
         self.primed = False
         self.was_open = False
         self.messages = 0
@@ -80,6 +85,10 @@ class RtcReceiverLink:
     def failed(self) -> bool:
         return self.pc.connectionState in ("failed", "closed")
 
+    @property
+    def buffered(self) -> int:
+        return self.control.bufferedAmount + self.motion.bufferedAmount
+
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         @self.pc.on("connectionstatechange")
         async def changed() -> None:
@@ -92,8 +101,12 @@ class RtcReceiverLink:
             self.messages += 1
 
     def send_motion(self, packets: list[bytes]) -> bool:
-        """Send one message; False when the simulated loss dropped it."""
+        """Send one message; False when it was dropped here: by the simulated loss, or
+        because the link is not draining what was already sent (a capped or congested path;
+        queueing more would only make every later frame later)."""
         if self.loss and self.rng.random() < self.loss:
+            return False
+        if self.motion.bufferedAmount > self.max_buffered:
             return False
         self.motion.send(pack_bundle(packets))
         self.messages += 1
@@ -104,13 +117,14 @@ class RtcReceiverLink:
             await self.pc.close()
 
 
-def rtc_links(ice_servers: tuple[dict, ...], loss: float = 0.0, seed: int = 0) -> LinkFactory:
+def rtc_links(ice_servers: tuple[dict, ...], loss: float = 0.0, seed: int = 0,
+              max_buffered: int = 160) -> LinkFactory:
     """The sender's default: a WebRTC link per receiver, each with its own loss stream."""
     made = 0
 
     def make(peer_id: str) -> ReceiverLink:
         nonlocal made
         made += 1
-        return RtcReceiverLink(peer_id, ice_servers, loss, seed + made - 1)
+        return RtcReceiverLink(peer_id, ice_servers, loss, seed + made - 1, max_buffered)
 
     return make

@@ -37,7 +37,7 @@ class Sender:
         self.model, self.source, self.config, self.client = model, source, config, client
         self.on_frame, self.say = on_frame, say
         self.make_link = links or rtc_links(config.ice_servers, config.simulate_loss,
-                                            config.loss_seed)
+                                            config.loss_seed, config.max_buffered_motion)
         self.links: dict[str, ReceiverLink] = {}
         self.stats = SenderStats()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="encode")
@@ -215,11 +215,21 @@ class Sender:
                 self.stats.dropped += 1
         self.pending = []
 
+    async def _drain(self, timeout: float) -> None:
+        """Wait (up to `timeout`) until every link has handed its queued messages to the
+        network, so the Bye is not cut off by closing; then a short grace for the acks."""
+        deadline = time.monotonic() + timeout
+        while any(link.buffered for link in self.links.values()):
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+
     async def _end(self, reason: str) -> None:
         self._flush()
         if self.encoder is not None:
             self._control(self.encoder.finish(reason))
-            await asyncio.sleep(0.3)  # let the SCTP queue drain before closing
+            await self._drain(5.0)
         for peer in list(self.links):
             link = self.links.pop(peer)
             await link.close()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class SenderStats:
     frames: int = 0  # frames captured and encoded
     motion_frames: int = 0  # frames with a face (a Motion packet)
-    dropped: int = 0  # motion messages the simulated loss removed
+    dropped: int = 0  # motion messages dropped before leaving: simulated loss, full send buffer
     payload_bytes: int = 0  # motion packet bytes
     wire_bytes: int = 0  # the same with each message's transport overhead (one receiver)
     reference_bytes: int = 0
@@ -37,7 +37,7 @@ class SenderStats:
         return {
             "frames_sent": self.motion_frames,
             "frames_captured": self.frames,
-            "messages_dropped_by_simulated_loss": self.dropped,
+            "messages_dropped_at_sender": self.dropped,
             "payload_bytes_per_frame": round(self.payload_bytes / n, 2),
             "wire_bytes_per_frame": round(self.wire_bytes / n, 2),
             "reference_bytes": self.reference_bytes,

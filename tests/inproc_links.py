@@ -62,6 +62,10 @@ class SendingEnd:
     def failed(self) -> bool:
         return self.closed
 
+    @property
+    def buffered(self) -> int:
+        return 0
+
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         self.failure = callback
 

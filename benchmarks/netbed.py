@@ -10,13 +10,16 @@ only ever touches the namespaces and links it created.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HOSTS = {"tx": 1, "rx": 2, "pub": 3}
+TURN_USER, TURN_PASS = "fcuser", "fc-relay-pass"
 
 
 def available() -> str | None:
@@ -82,6 +85,12 @@ class NetBed:
         self._router("-A", "FORWARD", "-p", "udp", "-s", "10.77.1.0/24", "-m", "statistic",
                      "--mode", "random", "--probability", f"{share:.4f}", "-j", "DROP")
 
+    def cap_sender(self, kbit: int) -> None:
+        """The sender's uplink shaped to `kbit` kbit/s (tc tbf; what waits over 200 ms drops)."""
+        dev = f"fa{HOSTS['tx']}{self.tag}"
+        _run("ip", "netns", "exec", self.names["tx"], "tc", "qdisc", "add", "dev", dev, "root",
+             "tbf", "rate", f"{kbit}kbit", "burst", "1600", "latency", "200ms")
+
     def _router(self, *rule: str) -> None:
         _run("ip", "netns", "exec", self.names["rt"], "iptables", *rule)
 
@@ -92,6 +101,35 @@ class NetBed:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
         self.procs.append(proc)
         return proc
+
+    def start_public(self, folder: Path, turn: bool = False) -> tuple[str, dict]:
+        """Signaling (and with `turn`, coturn) on the public host; returns its URL and a
+        room made from the sender's host."""
+        pub = self.ip("pub")
+        secret = folder / "secret"
+        secret.write_text(os.urandom(24).hex())
+        self.spawn("pub", [sys.executable, "-m", "signaling", "--host", pub, "--port", "8765",
+                           "--secret-file", str(secret)], folder / "signal.log")  # fmt: skip
+        if turn:
+            self.spawn("pub", ["turnserver", "-n", "-v", "--no-cli", "--no-tls", "--no-dtls",
+                               f"--listening-ip={pub}", f"--relay-ip={pub}",
+                               "--listening-port=3478", "--lt-cred-mech",
+                               f"--user={TURN_USER}:{TURN_PASS}", "--realm=facecodec",
+                               "--log-file=stdout", "--simple-log"], folder / "turn.log")
+        base = f"http://{pub}:8765"
+        code = (f"import json; from signaling.client import create_room; "
+                f"print(json.dumps(create_room({base!r})))")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return base, json.loads(self.python("tx", code))
+            except (subprocess.CalledProcessError, ValueError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def turn_url(self) -> str:
+        return f"turn:{TURN_USER}:{TURN_PASS}@{self.ip('pub')}:3478"
 
     def python(self, host: str, code: str, timeout: float = 60) -> str:
         cmd = ["ip", "netns", "exec", self.names[host], sys.executable, "-c", code]

@@ -1,0 +1,100 @@
+"""One side of a live call as its own process, for calls across network namespaces
+(`bench network`, tests/test_network.py): it runs the real Sender or Receiver and writes
+what it did as JSON, including every frame's decoded state, so the two sides can be
+compared frame by frame afterwards.
+
+    python -m benchmarks.live_peer send BASE ROOM TOKEN OUT.json --frames N [--ice-server S]
+    python -m benchmarks.live_peer receive BASE ROOM TOKEN OUT.json [--ice-server S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+import numpy as np
+
+from codec.render.meshwarp import MeshWarpRenderer
+
+
+class Recording(MeshWarpRenderer):
+    """The mesh warp renderer, keeping every DrivingState it was asked to render, in order."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.order: list[int] = []
+        self.states: dict = {}
+
+    def render(self, driving):
+        self.order.append(driving.seq)
+        self.states[driving.seq] = driving
+        return super().render(driving)
+
+
+def state_vector(state) -> list[float]:
+    """What must match on both sides: ψ, every joint's rotation, scale and translation."""
+    p = state.params
+    values = np.concatenate([p.psi, p.pose.reshape(-1), [p.scale], p.trans])
+    return [round(float(v), 6) for v in values]
+
+
+async def _send(args, model) -> dict:
+    from sender.capture import SyntheticSource
+    from sender.config import SenderConfig
+    from sender.service import Sender
+    from signaling.client import SignalingClient
+    from signaling.ice import parse_ice_server
+
+    states: dict[int, list[float]] = {}
+    config = SenderConfig(max_frames=args.frames,
+                          ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
+    sender = Sender(model, SyntheticSource(model), config,
+                    SignalingClient(args.base, args.room, args.token),
+                    on_frame=lambda e: states.__setitem__(e.seq, state_vector(e.decoded))
+                    if e.decoded is not None else None, say=lambda m: print(m, flush=True))
+    summary = await sender.run()
+    return {"summary": summary, "states": states}
+
+
+async def _receive(args, model) -> dict:
+    from receiver.config import ReceiverConfig
+    from receiver.service import Receiver
+    from signaling.client import SignalingClient
+    from signaling.ice import parse_ice_server
+
+    rec = Recording(model)
+    config = ReceiverConfig(ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
+    receiver = Receiver(model, rec, config, SignalingClient(args.base, args.room, args.token),
+                        say=lambda m: print(m, flush=True), until_bye=True)
+    start = time.monotonic()
+    summary = await receiver.run()
+    first = receiver.stats.first_render
+    summary["first_frame_s"] = round(first - start, 3) if first else None
+    return {"summary": summary, "states": {s: state_vector(rec.states[s]) for s in rec.order}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.live_peer")
+    p.add_argument("role", choices=("send", "receive"))
+    p.add_argument("base")
+    p.add_argument("room")
+    p.add_argument("token")
+    p.add_argument("out")
+    p.add_argument("--frames", type=int, default=250)
+    p.add_argument("--ice-server", action="append", default=[])
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    from codec.prior.flame_io import load_prior
+
+    model = load_prior()
+    run = _send if args.role == "send" else _receive
+    result = asyncio.run(run(args, model))
+    with open(args.out, "w") as fh:
+        json.dump(result, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
