@@ -49,7 +49,7 @@ async def _send(args, model) -> dict:
     from signaling.ice import parse_ice_server
 
     states: dict[int, list[float]] = {}
-    config = SenderConfig(max_frames=args.frames,
+    config = SenderConfig(max_frames=args.frames, frames_per_message=args.frames_per_message,
                           ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
     sender = Sender(model, SyntheticSource(model), config,
                     SignalingClient(args.base, args.room, args.token),
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out")
     p.add_argument("--frames", type=int, default=250)
     p.add_argument("--ice-server", action="append", default=[])
+    p.add_argument("--frames-per-message", type=int, default=1)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     from codec.prior.flame_io import load_prior
 

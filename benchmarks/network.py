@@ -46,7 +46,8 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240) -
         rx = bed.spawn("rx", [*peer, "receive", base, room["room"], room["receiver_token"],
                               str(folder / "rx.json"), *ice], folder / "rx.log")
         tx = bed.spawn("tx", [*peer, "send", base, room["room"], room["sender_token"],
-                              str(folder / "tx.json"), "--frames", str(frames), *ice],
+                              str(folder / "tx.json"), "--frames", str(frames), *ice,
+                              "--frames-per-message", str(spec.get("fpm", 1))],
                        folder / "tx.log")
         tx.wait(timeout)
         rx.wait(60)

@@ -18,6 +18,16 @@ class SenderConfig:
     # frames instead of queueing them. At ~35 bytes a frame that is about 4 frames, so the
     # queue adds at most ~160 ms at 25 fps however slow the path gets.
     max_buffered_motion: int = 160
+    # Bundling by round-trip time (sender/bundling.py): when any link's SCTP RTT stays over
+    # `slow_rtt_ms` for `slow_for_s` (a queue is building on the path), send
+    # `slow_frames_per_message` frames per message (a quarter of the packets, ~half the wire
+    # bytes); back to `frames_per_message` once every RTT stays under `fast_rtt_ms` for
+    # `settle_s`. Measured on 48 kbit/s + 20 % loss: README, "On real networks".
+    slow_rtt_ms: float | None = 150.0  # None: never adapt
+    fast_rtt_ms: float = 60.0
+    slow_frames_per_message: int = 4
+    slow_for_s: float = 1.5  # the RTT stays above slow_rtt_ms this long before bundling
+    settle_s: float = 10.0
     loss_seed: int = 0
     stats_every_s: float = 1.0
     max_frames: int | None = None  # stop after this many frames (demo, tests)

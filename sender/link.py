@@ -35,6 +35,10 @@ class ReceiverLink(Protocol):
     def buffered(self) -> int:
         """Bytes handed to the link and not yet sent."""
 
+    @property
+    def rtt_ms(self) -> float | None:
+        """The transport's smoothed round-trip time, when it has measured one."""
+
     async def offer(self) -> str: ...
 
     async def accept(self, sdp: str) -> None: ...
@@ -88,6 +92,12 @@ class RtcReceiverLink:
     @property
     def buffered(self) -> int:
         return self.control.bufferedAmount + self.motion.bufferedAmount
+
+    @property
+    def rtt_ms(self) -> float | None:
+        # aiortc keeps SCTP's smoothed RTT (RFC 4960 6.3.1) with no public getter.
+        srtt = getattr(self.pc.sctp, "_srtt", None) if self.pc.sctp is not None else None
+        return srtt * 1000.0 if isinstance(srtt, float) else None
 
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         @self.pc.on("connectionstatechange")

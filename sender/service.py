@@ -19,6 +19,7 @@ from bitstream import Clock, PacketType, encode_packet, packet_type
 from codec.encoder import EncodedFrame, Encoder
 from codec.prior.flame import FlameModel
 from codec.wire import TRANSPORT_OVERHEAD
+from sender.bundling import Bundling
 from sender.capture import FrameSource
 from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
@@ -40,6 +41,7 @@ class Sender:
                                             config.loss_seed, config.max_buffered_motion)
         self.links: dict[str, ReceiverLink] = {}
         self.stats = SenderStats()
+        self.bundling = Bundling(config)
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="encode")
         self.encoder: Encoder | None = None
         self.stream_packets: list[bytes] = []  # Hello + Clock of the running stream
@@ -189,7 +191,12 @@ class Sender:
                 self.stats.references += 1
                 self.stats.reference_bytes += len(p)
                 self._control([p])
-        if len(self.pending) >= self.config.frames_per_message:
+        rtts = [link.rtt_ms for link in self.links.values() if link.open]
+        if (size := self.bundling.update(rtts, time.monotonic())) is not None:
+            self.stats.bundling_changes += 1
+            worst = max(r for r in rtts if r is not None)
+            self.say(f"path round trip {worst:.0f} ms: {size} frame(s) per message")
+        if len(self.pending) >= self.bundling.size:
             self._flush()
 
     def _prime_links(self) -> None:

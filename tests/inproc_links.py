@@ -66,6 +66,10 @@ class SendingEnd:
     def buffered(self) -> int:
         return 0
 
+    @property
+    def rtt_ms(self) -> float | None:
+        return None
+
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         self.failure = callback
 
