@@ -91,6 +91,12 @@ class NetBed:
         _run("ip", "netns", "exec", self.names["tx"], "tc", "qdisc", "add", "dev", dev, "root",
              "tbf", "rate", f"{kbit}kbit", "burst", "1600", "latency", "200ms")
 
+    def cut(self, host: str, on: bool = True) -> None:
+        """Cut `host` off the network (every packet to or from it dropped), or restore it."""
+        net = f"10.77.{HOSTS[host]}.0/24"
+        for flag in ("-s", "-d"):
+            self._router("-I" if on else "-D", "FORWARD", flag, net, "-j", "DROP")
+
     def _router(self, *rule: str) -> None:
         _run("ip", "netns", "exec", self.names["rt"], "iptables", *rule)
 

@@ -139,7 +139,10 @@ def gaze_code(pose: np.ndarray, step: float) -> tuple[int, int, int]:
     left, right = pose[EYES[0]], pose[EYES[1]]
     mean = (left + right) / 2
     values = np.array([mean[0], mean[1], left[1] - right[1]])
-    pitch, yaw, verge = (int(v) for v in quantize(values, step))
+    # within what a decoder accepts (a fit whose eyes diverge wildly must not make a stream
+    # that its own closed loop refuses), with a step's margin for rounding
+    limit = np.array([_MAX_GAZE, _MAX_GAZE, _MAX_GAZE / 2]) - step
+    pitch, yaw, verge = (int(v) for v in quantize(np.clip(values, -limit, limit), step))
     return pitch, yaw, verge
 
 

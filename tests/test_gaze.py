@@ -108,3 +108,16 @@ def test_gaze_controls(model):
     for bad in (["yaw=45"], ["roll=3"], ["sideways"]):
         with pytest.raises(ControlError):
             parse_controls([], [], [], bad)
+
+
+def test_gaze_beyond_the_wire_range_is_clamped_not_refused():
+    """A fit whose eyes diverge 70° must still give a Motion its own decoder accepts."""
+    from codec.motion import gaze_code, gaze_pose
+    from codec.prior.gaze import EYES
+
+    pose = np.zeros((5, 3))
+    pose[EYES[0]] = [0.2, 0.61, 0.0]
+    pose[EYES[1]] = [0.2, -0.61, 0.0]
+    code = gaze_code(pose, 0.02)
+    eyes = gaze_pose(code, 0.02)  # raised BitstreamError before
+    assert abs(eyes[0, 1] - eyes[1, 1]) <= 0.5 and eyes[0, 0] == pytest.approx(0.2, abs=0.02)

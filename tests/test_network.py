@@ -3,7 +3,9 @@ coturn relay on the public host, kernel-dropped packets. Slow: each peer is a pr
 
 from __future__ import annotations
 
+import itertools
 import json
+import sys
 import time
 
 import pytest
@@ -65,3 +67,30 @@ def test_kernel_loss_on_a_capped_uplink_never_desynchronizes(tmp_path):
     assert x["frames_rendered"] >= 0.5 * x["frames_sent"] > 0  # 64-81 % seen (README)
     assert x["first_frame_s"] is not None and x["first_frame_s"] < 15
     assert x["latency_ms_p95"] < 1000  # the bounded send buffer: no queue builds up
+
+
+def test_the_call_resumes_after_the_receivers_network_drops_for_5_s(tmp_path):
+    with NetBed() as bed:
+        base, room = bed.start_public(tmp_path)
+        peer = [sys.executable, "-m", "benchmarks.live_peer"]
+        rx = bed.spawn("rx", [*peer, "receive", base, room["room"], room["receiver_token"],
+                              str(tmp_path / "rx.json")], tmp_path / "rx.log")
+        tx = bed.spawn("tx", [*peer, "send", base, room["room"], room["sender_token"],
+                              str(tmp_path / "tx.json"), "--frames", "500"], tmp_path / "tx.log")
+        deadline = time.monotonic() + 120
+        while "joined" not in (tmp_path / "rx.log").read_text():
+            assert time.monotonic() < deadline, "the sender never joined"
+            time.sleep(0.2)
+        time.sleep(5)  # the call runs
+        bed.cut("rx")
+        time.sleep(5)
+        bed.cut("rx", on=False)
+        assert tx.wait(180) == 0 and rx.wait(60) == 0, (tmp_path / "rx.log").read_text()[-1500:]
+    sent = json.loads((tmp_path / "tx.json").read_text())
+    got = json.loads((tmp_path / "rx.json").read_text())
+    seqs = sorted(int(s) for s in got["states"])
+    gaps = [b - a for a, b in itertools.pairwise(seqs)]
+    assert max(gaps) >= 75  # the outage: about 5 s at 25 fps with nothing shown
+    after = gaps.index(max(gaps)) + 1
+    assert len(seqs) - after >= 100  # and the call went on afterwards, same processes
+    assert all(sent["states"][s] == v for s, v in got["states"].items())
