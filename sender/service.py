@@ -138,7 +138,12 @@ class Sender:
                 return
             await self._pace(period)
             t_ms = (time.time() * 1000) - clock_ms
-            enc = await loop.run_in_executor(self.pool, encoder.encode, frame, t_ms)
+            try:
+                enc = await loop.run_in_executor(self.pool, encoder.encode, frame, t_ms)
+            except Exception as exc:  # one frame the codec cannot take must not end the call
+                self.stats.encode_errors += 1
+                log.warning("skipped a frame the encoder could not take: %s", exc)
+                continue
             if encoder is not self.encoder:  # the last receiver left while this was encoded
                 continue
             self._route(enc)

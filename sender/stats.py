@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 class SenderStats:
     frames: int = 0  # frames captured and encoded
     motion_frames: int = 0  # frames with a face (a Motion packet)
+    encode_errors: int = 0  # frames skipped because encoding raised
     bundling_changes: int = 0  # switches of frames per message (sender/bundling.py)
     dropped: int = 0  # motion messages dropped before leaving: simulated loss, full send buffer
     payload_bytes: int = 0  # motion packet bytes
@@ -40,6 +41,7 @@ class SenderStats:
             "frames_captured": self.frames,
             "messages_dropped_at_sender": self.dropped,
             "bundling_changes": self.bundling_changes,
+            "encode_errors": self.encode_errors,
             "payload_bytes_per_frame": round(self.payload_bytes / n, 2),
             "wire_bytes_per_frame": round(self.wire_bytes / n, 2),
             "reference_bytes": self.reference_bytes,

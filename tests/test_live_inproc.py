@@ -137,3 +137,25 @@ def test_sender_starts_a_new_stream_for_the_next_receiver(model):
     seen, summary = asyncio.run(scenario())
     assert seen == [0, 0]  # each receiver saw a stream from its first frame
     assert summary["references"] == 2
+
+
+def test_a_frame_the_encoder_cannot_take_is_skipped_not_fatal(model):
+    class Glitchy(SyntheticSource):
+        def frames(self):
+            for i, frame in enumerate(super().frames()):
+                yield np.zeros((7,), np.uint8) if i == 5 else frame  # not an image
+
+    async def scenario():
+        wire = Wire()
+        async with room() as (base, r):
+            rec, rx = receiver(model, wire, base, r, until_bye=True)
+            receiving = asyncio.create_task(rx.run())
+            tx = Sender(model, Glitchy(model, fps=50.0), SenderConfig(max_frames=20),
+                        SignalingClient(base, r["room"], r["sender_token"]),
+                        say=lambda _m: None, links=wire.sender_links())
+            summary = await tx.run()
+            await asyncio.wait_for(receiving, 30)
+        return summary, rec
+
+    summary, rec = asyncio.run(scenario())
+    assert summary["encode_errors"] == 1 and len(rec.order) >= 15
