@@ -3,8 +3,9 @@
 what it did as JSON, including every frame's decoded state, so the two sides can be
 compared frame by frame afterwards.
 
-    python -m benchmarks.live_peer send BASE ROOM TOKEN OUT.json --frames N [--ice-server S]
-    python -m benchmarks.live_peer receive BASE ROOM TOKEN OUT.json [--ice-server S]
+    python -m benchmarks.live_peer send BASE ROOM TOKEN OUT.json --frames N [--video F]
+    python -m benchmarks.live_peer receive BASE ROOM TOKEN OUT.json [--images OUT.npz]
+    (both take --ice-server S)
 """
 
 from __future__ import annotations
@@ -34,6 +35,22 @@ class Recording(MeshWarpRenderer):
         return super().render(driving)
 
 
+class Shown:
+    """A sink that keeps every rendered picture by frame number."""
+
+    def __init__(self):
+        self.images: dict[int, np.ndarray] = {}
+
+    def new_stream(self, fps: float) -> None:
+        pass
+
+    def frame(self, seq: int, image: np.ndarray) -> None:
+        self.images[seq] = image
+
+    def close(self) -> None:
+        pass
+
+
 def state_vector(state) -> list[float]:
     """What must match on both sides: ψ, every joint's rotation, scale and translation."""
     p = state.params
@@ -42,7 +59,7 @@ def state_vector(state) -> list[float]:
 
 
 async def _send(args, model) -> dict:
-    from sender.capture import SyntheticSource
+    from sender.capture import FileSource, SyntheticSource
     from sender.config import SenderConfig
     from sender.service import Sender
     from signaling.client import SignalingClient
@@ -51,7 +68,8 @@ async def _send(args, model) -> dict:
     states: dict[int, list[float]] = {}
     config = SenderConfig(max_frames=args.frames, frames_per_message=args.frames_per_message,
                           ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
-    sender = Sender(model, SyntheticSource(model), config,
+    source = FileSource(args.video, loop=True) if args.video else SyntheticSource(model)
+    sender = Sender(model, source, config,
                     SignalingClient(args.base, args.room, args.token),
                     on_frame=lambda e: states.__setitem__(e.seq, state_vector(e.decoded))
                     if e.decoded is not None else None, say=lambda m: print(m, flush=True))
@@ -67,12 +85,17 @@ async def _receive(args, model) -> dict:
 
     rec = Recording(model)
     config = ReceiverConfig(ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))
+    shown = Shown()
     receiver = Receiver(model, rec, config, SignalingClient(args.base, args.room, args.token),
-                        say=lambda m: print(m, flush=True), until_bye=True)
+                        [shown] if args.images else [], say=lambda m: print(m, flush=True),
+                        until_bye=True)
     start = time.monotonic()
     summary = await receiver.run()
     first = receiver.stats.first_render
     summary["first_frame_s"] = round(first - start, 3) if first else None
+    if args.images and shown.images:
+        seqs = sorted(shown.images)
+        np.savez(args.images, seqs=np.array(seqs), images=np.stack([shown.images[s] for s in seqs]))
     return {"summary": summary, "states": {s: state_vector(rec.states[s]) for s in rec.order}}
 
 
@@ -86,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=250)
     p.add_argument("--ice-server", action="append", default=[])
     p.add_argument("--frames-per-message", type=int, default=1)
+    p.add_argument("--video", default=None, help="send: this file instead of the synthetic head")
+    p.add_argument("--images", default=None, help="receive: keep the rendered pictures here")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     from codec.prior.flame_io import load_prior
 

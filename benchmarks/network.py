@@ -5,7 +5,10 @@ coturn. Every condition is a fresh network and two fresh peer processes.
 
 Per condition: frames rendered of frames sent, frames whose rendered state differs from the
 sender's own (must be 0), the time from the receiver's start to its first frame, latency
-p50 / p95 (same host clock), payload and wire kbit/s, and whether the Reference arrived.
+p50 / p95 (same host clock), payload and wire kbit/s, and (with the bench extra) AKD of what
+a viewer saw against the clean run's pictures, a lost frame showing the last one received.
+The source is a dev clip (`--video`, default dagan_driving.mp4 where the dev clips are),
+else the synthetic head.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 CONDITIONS: dict[str, dict] = {
     "clean": {},
@@ -29,7 +34,8 @@ CONDITIONS: dict[str, dict] = {
 FPS = 25.0  # the synthetic source's
 
 
-def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240) -> dict:
+def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
+                  video: Path | None = None) -> dict:
     from benchmarks.netbed import NetBed
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -44,10 +50,12 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240) -
         ice = ["--ice-server", bed.turn_url()] if spec.get("turn") else []
         peer = [sys.executable, "-m", "benchmarks.live_peer"]
         rx = bed.spawn("rx", [*peer, "receive", base, room["room"], room["receiver_token"],
-                              str(folder / "rx.json"), *ice], folder / "rx.log")
+                              str(folder / "rx.json"), *ice, "--images",
+                              str(folder / "shown.npz")], folder / "rx.log")
         tx = bed.spawn("tx", [*peer, "send", base, room["room"], room["sender_token"],
                               str(folder / "tx.json"), "--frames", str(frames), *ice,
-                              "--frames-per-message", str(spec.get("fpm", 1))],
+                              "--frames-per-message", str(spec.get("fpm", 1)),
+                              *(["--video", str(video)] if video else [])],
                        folder / "tx.log")
         tx.wait(timeout)
         rx.wait(60)
@@ -71,10 +79,29 @@ def score(sent: dict, got: dict) -> dict:
     }  # fmt: skip
 
 
+def viewer_akd(clean: Path, other: Path, judge) -> float | None:
+    """AKD (px) between the clean run's pictures and what a viewer of `other` saw at the
+    same frame numbers (a missing frame shows the last one received)."""
+    from benchmarks.metrics import keypoint_distance
+
+    with np.load(clean) as a, np.load(other) as b:
+        shown = dict(zip(b["seqs"].tolist(), b["images"], strict=True))
+        errors, last = [], None
+        for seq, truth in zip(a["seqs"].tolist(), a["images"], strict=True):
+            last = shown.get(seq, last)
+            box = judge.box(truth)
+            if last is None or box is None:
+                continue
+            got_box = judge.box(last)
+            if got_box is not None:
+                errors.append(keypoint_distance(judge(truth, box), judge(last, got_box)))
+    return round(float(np.mean(errors)), 3) if errors else None
+
+
 def table(results: dict[str, dict]) -> str:
     head = ("| condition | rendered / sent | desync | first frame s | latency p50 / p95 ms | "
-            "payload kbit/s | wire kbit/s | dropped at sender |")
-    rows = [head, "|" + "---|" * 8]
+            "payload kbit/s | wire kbit/s | dropped at sender | AKD vs clean px |")
+    rows = [head, "|" + "---|" * 9]
     for name, x in results.items():
         if "error" in x:
             rows.append(f"| {name} | failed: {x['error']} |||||||")
@@ -83,7 +110,7 @@ def table(results: dict[str, dict]) -> str:
             f"| {name} | {x['frames_rendered']} / {x['frames_sent']} | "
             f"{x['desynchronized_frames']} | {x['first_frame_s']} | {x['latency_ms_p50']} / "
             f"{x['latency_ms_p95']} | {x['payload_kbps']} | {x['wire_kbps']} | "
-            f"{x['dropped_at_sender']} |"
+            f"{x['dropped_at_sender']} | {x.get('akd_vs_clean_px', '-')} |"
         )
     return "\n".join(rows)
 
@@ -95,7 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=250, help="frames per call (default: 250)")
     p.add_argument("--only", nargs="+", choices=CONDITIONS, default=list(CONDITIONS))
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/network"))
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--video", type=Path, default=_default_video(),
+                     help="source clip (default: %(default)s)")
+    src.add_argument("--synthetic", action="store_true", help="send the synthetic head")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.synthetic:
+        args.video = None
     why = available()
     if why:
         print(f"facecodec bench network: {why}", file=sys.stderr)
@@ -106,15 +139,37 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i, name in enumerate(tqdm(args.only, desc="conditions", unit="call")):
             try:
-                results[name] = run_condition(CONDITIONS[name], args.frames, Path(tmp) / str(i))
+                results[name] = run_condition(CONDITIONS[name], args.frames, Path(tmp) / str(i),
+                                              video=args.video)
             except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
                 results[name] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+        _score_against_clean(results, args.only, Path(tmp))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     text = table(results)
     (args.out / "summary.md").write_text(text + "\n")
     print(text)
     return 0
+
+
+def _default_video() -> Path | None:
+    from benchmarks.data import dev_clips
+
+    clip = dev_clips() / "dagan_driving.mp4"
+    return clip if clip.is_file() else None
+
+
+def _score_against_clean(results: dict, names: list[str], tmp: Path) -> None:
+    from benchmarks.metrics import DlibLandmarks
+
+    judge = DlibLandmarks.available()
+    if judge is None or "clean" not in names:
+        return
+    clean = tmp / str(names.index("clean")) / "shown.npz"
+    for i, name in enumerate(names):
+        other = tmp / str(i) / "shown.npz"
+        if "error" not in results[name] and clean.is_file() and other.is_file():
+            results[name]["akd_vs_clean_px"] = viewer_akd(clean, other, judge)
 
 
 if __name__ == "__main__":
