@@ -24,9 +24,9 @@ from receiver.config import ReceiverConfig
 from receiver.link import Inbox, LinkFactory, SenderLink, packet_type_or_none, rtc_links
 from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
-from signaling.client import FINAL_CODES, SignalingClient, SignalingError
+from signaling.client import SignalingClient
 from signaling.ice import ICE_FAILED, IceError
-from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft
+from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 
 log = logging.getLogger("facecodec.receiver")
 
@@ -53,7 +53,7 @@ class Receiver:
         welcome = await self.client.connect()
         if not welcome.has("sender"):
             self.say("waiting for the sender")
-        signal_task = asyncio.create_task(self._signal_loop())
+        signal_task = asyncio.create_task(self.client.stay_joined(self._follow, self.say))
         stop_task = asyncio.create_task(self.ended.wait())
         try:
             await asyncio.wait([signal_task, stop_task], return_when=asyncio.FIRST_COMPLETED)
@@ -74,20 +74,8 @@ class Receiver:
         self.until_bye = True
         self.ended.set()
 
-    async def _signal_loop(self) -> None:
-        """Follow the room; when signaling drops, rendering carries on and we join again
-        (with backoff) to hear the sender's next offer."""
-        while True:
-            try:
-                await self._follow()
-            except SignalingError as exc:
-                if exc.code in FINAL_CODES:
-                    raise
-                self.say(f"signaling lost ({exc}); the call goes on, reconnecting")
-                await self.client.reconnect(self.say)
-                self.say("signaling reconnected")
-
-    async def _follow(self) -> None:
+    async def _follow(self, _welcome: Welcome) -> None:
+        """Answer the sender's offers and follow it coming and going."""
         while True:
             match await self.client.recv():
                 case Offer(from_peer=str(peer), sdp=sdp):

@@ -58,8 +58,8 @@ LinkFactory = Callable[[str], ReceiverLink]  # receiver's peer id -> a new link
 
 
 class RtcReceiverLink:
-    def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float = 0.0, seed=0,
-                 max_buffered: int = 160):
+    def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float, seed: int,
+                 max_buffered: int):
         self.peer_id = peer_id
         config = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
         self.pc = RTCPeerConnection(configuration=config)
@@ -127,9 +127,10 @@ class RtcReceiverLink:
             await self.pc.close()
 
 
-def rtc_links(ice_servers: tuple[dict, ...], loss: float = 0.0, seed: int = 0,
-              max_buffered: int = 160) -> LinkFactory:
-    """The sender's default: a WebRTC link per receiver, each with its own loss stream."""
+def rtc_links(ice_servers: tuple[dict, ...], loss: float, seed: int,
+              max_buffered: int) -> LinkFactory:
+    """The sender's default: a WebRTC link per receiver, each with its own loss stream; the
+    settings come from `SenderConfig`."""
     made = 0
 
     def make(peer_id: str) -> ReceiverLink:

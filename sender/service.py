@@ -24,7 +24,7 @@ from sender.capture import FrameSource
 from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
 from sender.stats import SenderStats
-from signaling.client import FINAL_CODES, SignalingClient, SignalingError
+from signaling.client import SignalingClient, SignalingError
 from signaling.ice import ICE_FAILED
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 
@@ -51,8 +51,8 @@ class Sender:
 
     async def run(self) -> dict:
         """Send until the source ends, `max_frames` is reached or `stop()` is called."""
-        welcome = await self.client.connect()
-        signal_task = asyncio.create_task(self._signal_loop(welcome))
+        await self.client.connect()
+        signal_task = asyncio.create_task(self.client.stay_joined(self._follow, self.say))
         try:
             await self._capture_loop()
         finally:
@@ -68,20 +68,9 @@ class Sender:
         self._stop.set()
 
     # -- signaling ---------------------------------------------------------------------------
-    async def _signal_loop(self, welcome: Welcome) -> None:
-        """Follow the room; when signaling drops, the data channels carry on and we join
-        again (with backoff) so that new receivers can still come in."""
-        while True:
-            try:
-                await self._follow(welcome)
-            except SignalingError as exc:
-                if exc.code in FINAL_CODES:
-                    raise
-                self.say(f"signaling lost ({exc}); the call goes on, reconnecting")
-                welcome = await self.client.reconnect(self.say)
-                self.say("signaling reconnected")
-
     async def _follow(self, welcome: Welcome) -> None:
+        """Offer to every receiver in the room, now and as they join (again after a
+        signaling drop: a receiver whose link still runs is left alone)."""
         for info in welcome.peers:
             if info.role == "receiver":
                 await self._offer(info.peer)

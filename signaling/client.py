@@ -13,7 +13,7 @@ import secrets
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import websockets
@@ -161,6 +161,24 @@ class SignalingClient:
                     raise
                 say(f"signaling: {exc}; trying again in {min(delay * 2, max_delay):.0f} s")
                 delay = min(delay * 2, max_delay)
+
+    async def stay_joined(self, follow: Callable[[Welcome], Awaitable[None]],
+                          say: Callable[[str], None] = print) -> None:
+        """Run `follow(welcome)` for as long as we are in the room: when the connection
+        drops, say so, join again (`reconnect`) and follow the new welcome; a final refusal
+        raises. The peer's data channels do not pass through here and carry on meanwhile."""
+        if self.welcome is None:
+            raise SignalingError("not connected to the signaling server")
+        welcome = self.welcome
+        while True:
+            try:
+                await follow(welcome)
+            except SignalingError as exc:
+                if exc.code in FINAL_CODES:
+                    raise
+                say(f"signaling lost ({exc}); the call goes on, reconnecting")
+                welcome = await self.reconnect(say)
+                say("signaling reconnected")
 
     async def close(self) -> None:
         if self.ws is not None:
