@@ -14,6 +14,18 @@ from benchmarks.netbed import NetBed, available
 
 WHY = available()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(WHY is not None, reason=WHY or "")]
+
+
+def _wait_for(text: str, log, procs, seconds: float = 120) -> None:
+    """Until `text` shows in `log`; fails at once, with the log, if a process has ended."""
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text():
+        ended = [p.args[3] for p in procs if p.poll() is not None]
+        assert not ended and time.monotonic() < deadline, (
+            f"no {text!r} in {log.name} (ended in namespace: {ended})\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+
+
 def _call(bed, tmp_path, base, room, ice: list[str], frames: int = 75, quiet: bool = True):
     ice_args = [a for s in ice for a in ("--ice-server", s)]
     rx = bed.spawn("rx", ["facecodec", "receive", "--signal", base, "--room", room["room"],
@@ -45,10 +57,7 @@ def test_without_a_relay_both_peers_say_why_in_one_line(tmp_path):
         base, room = bed.start_public(tmp_path, turn=False)
         rx, tx = _call(bed, tmp_path, base, room, [], frames=10_000, quiet=False)
         assert rx.wait(180) == 2
-        deadline = time.monotonic() + 120
-        while "ICE could not" not in (tmp_path / "tx.log").read_text():
-            assert time.monotonic() < deadline, "the sender never said ICE failed"
-            time.sleep(0.2)
+        _wait_for("ICE could not", tmp_path / "tx.log", [tx])
         tx.terminate()
         tx.wait(30)
     rx_out, tx_out = (tmp_path / "rx.log").read_text(), (tmp_path / "tx.log").read_text()
@@ -77,10 +86,8 @@ def test_the_call_resumes_after_the_receivers_network_drops_for_5_s(tmp_path):
                               str(tmp_path / "rx.json")], tmp_path / "rx.log")
         tx = bed.spawn("tx", [*peer, "send", base, room["room"], room["sender_token"],
                               str(tmp_path / "tx.json"), "--frames", "500"], tmp_path / "tx.log")
-        deadline = time.monotonic() + 120
-        while "joined" not in (tmp_path / "rx.log").read_text():
-            assert time.monotonic() < deadline, "the sender never joined"
-            time.sleep(0.2)
+        # frames flow once the sender prints its first status line; whoever joined first
+        _wait_for(" fps ", tmp_path / "tx.log", [rx, tx])
         time.sleep(5)  # the call runs
         bed.cut("rx")
         time.sleep(5)
