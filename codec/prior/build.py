@@ -79,7 +79,8 @@ def clip_landmarks(clip: Clip, config: BuildConfig, cache: Path | None = None) -
         return np.load(cached, allow_pickle=False)
     total = video_frame_count(clip.path)
     stride = max(1, total // config.frames_per_clip) if total else 1
-    track = FaceTrack(CropConfig(size=config.crop_size))
+    # Prior v1 was built from the tracked look alone; a second look would change its bytes.
+    track = FaceTrack(CropConfig(size=config.crop_size), second_look=False)
     out = []
     for frame in read_frames(clip.path, max_frames=config.frames_per_clip, stride=stride):
         face = track(frame)
