@@ -1,7 +1,7 @@
 """A network of Linux namespaces for live-call tests: sender, receiver and a public host
-(signaling, TURN) behind one router, which can block direct UDP between the peers or drop a
-share of the sender's packets. Made by the test, torn down after it even when it fails; it
-only ever touches the namespaces and links it created.
+(signaling, TURN) behind one router, which can block direct UDP between the peers, drop a
+share of the sender's packets, or delay a host's traffic. Made by the test, torn down after
+it even when it fails; it only ever touches the namespaces and links it created.
 
     tx 10.77.1.2 ── 10.77.1.1 ┐
     rx 10.77.2.2 ── 10.77.2.1 ┼ router
@@ -81,9 +81,36 @@ class NetBed:
                          f"10.77.{b}.0/24", "-j", "DROP")
 
     def drop_from_sender(self, share: float) -> None:
-        """Drop this share of the sender's UDP packets at random, whatever their target."""
-        self._router("-A", "FORWARD", "-p", "udp", "-s", "10.77.1.0/24", "-m", "statistic",
+        """Drop this share of the sender's UDP packets at random, whatever their target
+        (matched on the link they arrive by, so a delayed packet is not judged twice)."""
+        self._router("-A", "FORWARD", "-p", "udp", "-i", self._link("tx"), "-m", "statistic",
                      "--mode", "random", "--probability", f"{share:.4f}", "-j", "DROP")
+
+    def delay(self, host: str, ms: float, jitter_ms: float, folder: Path) -> None:
+        """Every packet to and from `host` held `ms` ± `jitter_ms` by the router (each way,
+        so the round trip grows by twice that): routed through a user-space delay line
+        between two TUN devices (`benchmarks/delayline.py`), since this kernel has no netem."""
+        n, rt = HOSTS[host], self.names["rt"]
+        into, out = f"fdi{n}{self.tag}", f"fdo{n}{self.tag}"
+        log = folder / f"delay-{host}.log"
+        line = self.spawn("rt", [sys.executable, "-m", "benchmarks.delayline", into, out,
+                                 "--delay-ms", str(ms), "--jitter-ms", str(jitter_ms)], log)
+        deadline = time.monotonic() + 30
+        while "ready" not in log.read_text():
+            if line.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the delay line did not start: {log.read_text()[-500:]}")
+            time.sleep(0.05)
+        table = str(100 + n)
+        for dev in (into, out):
+            _run("ip", "-n", rt, "link", "set", dev, "up")
+        for conf in ("all", out):
+            _run("ip", "netns", "exec", rt, "sysctl", "-qw", f"net.ipv4.conf.{conf}.rp_filter=0")
+        _run("ip", "-n", rt, "route", "add", "default", "dev", into, "table", table)
+        _run("ip", "-n", rt, "rule", "add", "iif", out, "lookup", "main", "pref", "100")
+        _run("ip", "-n", rt, "rule", "add", "iif", self._link(host), "lookup", table,
+             "pref", "200")
+        _run("ip", "-n", rt, "rule", "add", "to", f"10.77.{n}.0/24", "lookup", table,
+             "pref", "300")
 
     def cap_sender(self, kbit: int) -> None:
         """The sender's uplink shaped to `kbit` kbit/s (tc tbf; what waits over 200 ms drops)."""
@@ -96,6 +123,10 @@ class NetBed:
         net = f"10.77.{HOSTS[host]}.0/24"
         for flag in ("-s", "-d"):
             self._router("-I" if on else "-D", "FORWARD", flag, net, "-j", "DROP")
+
+    def _link(self, host: str) -> str:
+        """The router's end of `host`'s link."""
+        return f"fb{HOSTS[host]}{self.tag}"
 
     def _router(self, *rule: str) -> None:
         _run("ip", "netns", "exec", self.names["rt"], "iptables", *rule)

@@ -1,6 +1,7 @@
 """`facecodec bench network`: the live call across a namespaced network, impaired by the
 kernel (iptables random drops on the sender's uplink, a tc tbf rate cap, direct UDP between
-the peers blocked so only a coturn relay connects them). Needs root, iproute2, iptables and
+the peers blocked so only a coturn relay connects them) and by a user-space delay line
+(`benchmarks/delayline.py`: this kernel has no netem). Needs root, iproute2, iptables and
 coturn. Every condition is a fresh network and two fresh peer processes.
 
 Per condition: frames rendered of frames sent, frames whose rendered state differs from the
@@ -29,6 +30,8 @@ CONDITIONS: dict[str, dict] = {
     "30% loss": {"loss": 0.30},
     "48 kbit/s": {"cap": 48},
     "48 kbit/s + 20% loss": {"cap": 48, "loss": 0.20},
+    "40 ± 10 ms each way": {"delay": 40, "jitter": 10},
+    "120 ± 20 ms each way": {"delay": 120, "jitter": 20},
     "TURN relay only": {"turn": True},
 }
 FPS = 25.0  # the synthetic source's
@@ -47,6 +50,8 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
             bed.drop_from_sender(spec["loss"])
         if spec.get("cap"):
             bed.cap_sender(spec["cap"])
+        if spec.get("delay"):
+            bed.delay("tx", spec["delay"], spec.get("jitter", 0.0), folder)
         ice = ["--ice-server", bed.turn_url()] if spec.get("turn") else []
         peer = [sys.executable, "-m", "benchmarks.live_peer"]
         rx = bed.spawn("rx", [*peer, "receive", base, room["room"], room["receiver_token"],

@@ -101,3 +101,16 @@ def test_the_call_resumes_after_the_receivers_network_drops_for_5_s(tmp_path):
     after = gaps.index(max(gaps)) + 1
     assert len(seqs) - after >= 100  # and the call went on afterwards, same processes
     assert all(sent["states"][s] == v for s, v in got["states"].items())
+
+
+def test_a_long_path_is_delayed_by_the_kernel_route_and_the_sender_bundles(tmp_path):
+    """120 ± 20 ms each way on the sender's link (a user-space delay line): every frame
+    still arrives in step, the latency shows the delay, and the sender, reading SCTP's
+    round-trip time, packs 4 frames per message."""
+    from benchmarks.network import run_condition
+
+    x = run_condition({"delay": 120, "jitter": 20}, 150, tmp_path)
+    assert x["desynchronized_frames"] == 0 and x["bad_packets"] == 0
+    assert x["frames_rendered"] >= 0.9 * x["frames_sent"] > 0
+    assert x["latency_ms_p50"] >= 120 and x["latency_ms_p95"] < 1000
+    assert "4 frame(s) per message" in (tmp_path / "tx.log").read_text()
