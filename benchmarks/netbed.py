@@ -6,6 +6,14 @@ it even when it fails; it only ever touches the namespaces and links it created.
     tx 10.77.1.2 ── 10.77.1.1 ┐
     rx 10.77.2.2 ── 10.77.2.1 ┼ router
     pub 10.77.3.2 ─ 10.77.3.1 ┘
+
+With `nat=True` each peer sits behind its own NAT (iptables MASQUERADE), as at home or in
+a hotel: the router knows only the NATs' public addresses, so the peers' own addresses are
+unreachable from anywhere else and a call needs STUN (or TURN) to find the way.
+
+    tx 10.77.1.2 ── 10.77.1.1 NAT 10.77.4.2 ── 10.77.4.1 ┐
+    rx 10.77.2.2 ── 10.77.2.1 NAT 10.77.5.2 ── 10.77.5.1 ┼ router
+    pub 10.77.3.2 ───────────────────────────── 10.77.3.1 ┘
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import time
 from pathlib import Path
 
 HOSTS = {"tx": 1, "rx": 2, "pub": 3}
+PEERS = ("tx", "rx")
 TURN_USER, TURN_PASS = "fcuser", "fc-relay-pass"
 
 
@@ -39,13 +48,19 @@ def _run(*cmd: str) -> None:
 
 
 class NetBed:
-    def __init__(self, tag: str | None = None):
-        self.tag = tag or f"{os.getpid() % 100000}"
-        self.names = {h: f"fc{h}{self.tag}" for h in (*HOSTS, "rt")}
+    def __init__(self, tag: str | None = None, nat: bool = False):
+        self.tag, self.nat = tag or f"{os.getpid() % 100000}", nat
+        hosts = [*HOSTS, "rt", *([f"nat{p}" for p in PEERS] if nat else [])]
+        self.names = {h: f"fc{h}{self.tag}" for h in hosts}
         self.procs: list[subprocess.Popen] = []
 
     def ip(self, host: str) -> str:
         return f"10.77.{HOSTS[host]}.2"
+
+    def _net(self, host: str) -> str:
+        """The subnet the router sees `host` in: its own, or its NAT's public side."""
+        n = HOSTS[host] + (3 if self.nat and host in PEERS else 0)
+        return f"10.77.{n}.0/24"
 
     def __enter__(self) -> NetBed:
         try:
@@ -66,19 +81,36 @@ class NetBed:
         _run("ip", "netns", "exec", rt, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         for host, n in HOSTS.items():
             ns, a, b = self.names[host], f"fa{n}{self.tag}", f"fb{n}{self.tag}"
-            _run("ip", "link", "add", a, "netns", ns, "type", "veth", "peer", b, "netns", rt)
-            _run("ip", "-n", ns, "addr", "add", f"10.77.{n}.2/24", "dev", a)
-            _run("ip", "-n", rt, "addr", "add", f"10.77.{n}.1/24", "dev", b)
-            _run("ip", "-n", ns, "link", "set", a, "up")
-            _run("ip", "-n", rt, "link", "set", b, "up")
-            _run("ip", "-n", ns, "route", "add", "default", "via", f"10.77.{n}.1")
+            if not (self.nat and host in PEERS):
+                self._wire(ns, a, rt, b, n)
+                continue
+            nat, pub = self.names[f"nat{host}"], f"fp{n}{self.tag}"
+            _run("ip", "netns", "exec", nat, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            self._wire(ns, a, nat, f"fn{n}{self.tag}", n)
+            self._wire(nat, pub, rt, b, n + 3)
+            _run("ip", "netns", "exec", nat, "iptables", "-t", "nat", "-A", "POSTROUTING",
+                 "-o", pub, "-j", "MASQUERADE")
+            # A home router's firewall: what nobody inside asked for is dropped unseen. (The
+            # NAT's own kernel answering it would leave a connection entry that makes the
+            # next outgoing packet to that peer take a new port: no hole could be punched.)
+            _run("ip", "netns", "exec", nat, "iptables", "-A", "INPUT", "-i", pub, "-j", "DROP")
+
+    @staticmethod
+    def _wire(inner: str, a: str, outer: str, b: str, n: int) -> None:
+        """A veth pair: `inner` gets 10.77.n.2 and routes everything via `outer`'s 10.77.n.1."""
+        _run("ip", "link", "add", a, "netns", inner, "type", "veth", "peer", b, "netns", outer)
+        _run("ip", "-n", inner, "addr", "add", f"10.77.{n}.2/24", "dev", a)
+        _run("ip", "-n", outer, "addr", "add", f"10.77.{n}.1/24", "dev", b)
+        _run("ip", "-n", inner, "link", "set", a, "up")
+        _run("ip", "-n", outer, "link", "set", b, "up")
+        _run("ip", "-n", inner, "route", "add", "default", "via", f"10.77.{n}.1")
 
     # -- impairments, applied by the router's kernel ----------------------------------------
     def block_direct_udp(self) -> None:
         """The peers cannot reach each other over UDP (as behind two symmetric NATs)."""
-        for a, b in (("1", "2"), ("2", "1")):
-            self._router("-A", "FORWARD", "-p", "udp", "-s", f"10.77.{a}.0/24", "-d",
-                         f"10.77.{b}.0/24", "-j", "DROP")
+        for a, b in (("tx", "rx"), ("rx", "tx")):
+            self._router("-A", "FORWARD", "-p", "udp", "-s", self._net(a), "-d", self._net(b),
+                         "-j", "DROP")
 
     def drop_from_sender(self, share: float) -> None:
         """Drop this share of the sender's UDP packets at random, whatever their target
@@ -109,7 +141,7 @@ class NetBed:
         _run("ip", "-n", rt, "rule", "add", "iif", out, "lookup", "main", "pref", "100")
         _run("ip", "-n", rt, "rule", "add", "iif", self._link(host), "lookup", table,
              "pref", "200")
-        _run("ip", "-n", rt, "rule", "add", "to", f"10.77.{n}.0/24", "lookup", table,
+        _run("ip", "-n", rt, "rule", "add", "to", self._net(host), "lookup", table,
              "pref", "300")
 
     def cap_sender(self, kbit: int) -> None:
@@ -120,9 +152,8 @@ class NetBed:
 
     def cut(self, host: str, on: bool = True) -> None:
         """Cut `host` off the network (every packet to or from it dropped), or restore it."""
-        net = f"10.77.{HOSTS[host]}.0/24"
         for flag in ("-s", "-d"):
-            self._router("-I" if on else "-D", "FORWARD", flag, net, "-j", "DROP")
+            self._router("-I" if on else "-D", "FORWARD", flag, self._net(host), "-j", "DROP")
 
     def _link(self, host: str) -> str:
         """The router's end of `host`'s link."""

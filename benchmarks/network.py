@@ -1,6 +1,7 @@
 """`facecodec bench network`: the live call across a namespaced network, impaired by the
 kernel (iptables random drops on the sender's uplink, a tc tbf rate cap, direct UDP between
-the peers blocked so only a coturn relay connects them) and by a user-space delay line
+the peers blocked so only a coturn relay connects them, each peer behind its own MASQUERADE
+NAT with only STUN to find the way) and by a user-space delay line
 (`benchmarks/delayline.py`: this kernel has no netem). Needs root, iproute2, iptables and
 coturn. Every condition is a fresh network and two fresh peer processes.
 
@@ -33,6 +34,7 @@ CONDITIONS: dict[str, dict] = {
     "40 ± 10 ms each way": {"delay": 40, "jitter": 10},
     "120 ± 20 ms each way": {"delay": 120, "jitter": 20},
     "TURN relay only": {"turn": True},
+    "behind two NATs, STUN": {"nat": True},
 }
 FPS = 25.0  # the synthetic source's
 
@@ -42,10 +44,10 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
     from benchmarks.netbed import NetBed
 
     folder.mkdir(parents=True, exist_ok=True)
-    with NetBed() as bed:
+    with NetBed(nat=bool(spec.get("nat"))) as bed:
         if spec.get("turn"):
             bed.block_direct_udp()
-        base, room = bed.start_public(folder, turn=bool(spec.get("turn")))
+        base, room = bed.start_public(folder, turn=bool(spec.get("turn") or spec.get("nat")))
         if spec.get("loss"):
             bed.drop_from_sender(spec["loss"])
         if spec.get("cap"):
@@ -53,6 +55,7 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
         if spec.get("delay"):
             bed.delay("tx", spec["delay"], spec.get("jitter", 0.0), folder)
         ice = ["--ice-server", bed.turn_url()] if spec.get("turn") else []
+        ice += ["--ice-server", f"stun:{bed.ip('pub')}:3478"] if spec.get("nat") else []
         peer = [sys.executable, "-m", "benchmarks.live_peer"]
         rx = bed.spawn("rx", [*peer, "receive", base, room["room"], room["receiver_token"],
                               str(folder / "rx.json"), *ice, "--images",

@@ -10,7 +10,8 @@ class IceError(ConnectionError):
 
 
 ICE_FAILED = ("ICE could not connect: no network path between the peers (a NAT or firewall "
-              "in the way?); pass a relay with --ice-server turn:USER:PASS@HOST:PORT")
+              "in the way?); pass a STUN server with --ice-server stun:HOST:PORT, or a relay "
+              "with --ice-server turn:USER:PASS@HOST:PORT")
 
 
 def parse_ice_server(text: str) -> dict:

@@ -1,5 +1,6 @@
-"""The call across a real (namespaced) network: direct UDP between the peers blocked, a
-coturn relay on the public host, kernel-dropped packets. Slow: each peer is a process."""
+"""The call across a real (namespaced) network: peers behind NATs, direct UDP between the
+peers blocked, a coturn relay on the public host, kernel-dropped packets, a delayed path.
+Slow: each peer is a process."""
 
 from __future__ import annotations
 
@@ -49,6 +50,20 @@ def test_turn_relay_when_the_peers_cannot_reach_each_other(tmp_path):
     summary = json.loads(out[out.index("{"):])
     assert summary["frames_rendered"] >= 60, summary
     assert "allocat" in (tmp_path / "turn.log").read_text().lower()  # it went through coturn
+
+
+def test_peers_behind_their_own_nats_meet_through_stun_without_a_relay(tmp_path):
+    """Each peer behind a MASQUERADE NAT, its own address unreachable from outside: with
+    only a STUN server (coturn, no credentials given, so nothing can be relayed) ICE finds
+    the NATs' mapped addresses and the call renders."""
+    with NetBed(nat=True) as bed:
+        base, room = bed.start_public(tmp_path, turn=True)
+        stun = f"stun:{bed.ip('pub')}:3478"
+        rx, tx = _call(bed, tmp_path, base, room, [stun])
+        assert tx.wait(180) == 0, (tmp_path / "tx.log").read_text()[-2000:]
+        assert rx.wait(60) == 0, (tmp_path / "rx.log").read_text()[-2000:]
+    out = (tmp_path / "rx.log").read_text()
+    assert json.loads(out[out.index("{"):])["frames_rendered"] >= 60
 
 
 def test_without_a_relay_both_peers_say_why_in_one_line(tmp_path):
