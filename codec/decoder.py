@@ -18,8 +18,10 @@ from bitstream import (
     Clock,
     Hello,
     Motion,
+    PacketType,
     Reference,
     decode_packet,
+    packet_type,
 )
 from bitstream.packets import SEQ_BITS
 from codec.driving import DrivingState
@@ -59,7 +61,15 @@ class Decoder:
 
     def push(self, data: bytes) -> DecodedFrame | None:
         """Decode one packet; returns a frame for a Motion packet, else None."""
-        return self.push_packet(decode_packet(data, self.hello))
+        return self.push_packet(self.parse(data))
+
+    def parse(self, data: bytes):
+        """One packet parsed against the stream's Hello. A Motion that comes before any Hello
+        cannot be parsed yet (its field sizes are in the Hello): MissingReferenceError, as for
+        one whose Reference has not arrived, since live both are just early."""
+        if self.hello is None and packet_type(data) == PacketType.MOTION:
+            raise MissingReferenceError("Motion packet before the stream's Hello")
+        return decode_packet(data, self.hello)
 
     def push_packet(self, packet) -> DecodedFrame | None:
         """The same for a packet already parsed (a live receiver peeks at seq first)."""

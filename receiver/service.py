@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from bitstream import BitstreamError, Bye, Hello, PacketType, decode_packet
+from bitstream import BitstreamError, Bye, Hello
 from codec.decoder import Decoder, MissingReferenceError
 from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.render import Renderer
 from receiver.config import ReceiverConfig
-from receiver.link import Inbox, LinkFactory, SenderLink, packet_type_or_none, rtc_links
+from receiver.link import Inbox, LinkFactory, SenderLink, rtc_links
 from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
 from signaling.client import SignalingClient
@@ -145,11 +145,8 @@ class Receiver:
 
     def _handle(self, decoder: Decoder, data: bytes):
         """On the worker thread: decode one packet, render a Motion, feed the sinks."""
-        if decoder.hello is None and packet_type_or_none(data) == PacketType.MOTION:
-            self.stats.before_reference += 1  # the other channel's Hello is still on its way
-            return None
         try:
-            packet = decode_packet(data, decoder.hello)
+            packet = decoder.parse(data)
             if decoder.is_stale(packet):
                 self.stats.stale += 1
                 return packet

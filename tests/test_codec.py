@@ -181,3 +181,29 @@ def test_damaged_packets_never_crash_the_decoder(model):
     # both paths ran: damage that still parses renders, the rest is refused
     assert rejected > 40 and frames > 40, (rejected, frames)
     assert dec.push(stream[-1]) is not None  # and the decoder still works afterwards
+
+
+def test_early_motion_is_told_apart_from_damage(model):
+    """Live, Motion can overtake the Hello and Reference (another channel): the decoder says
+    it came early (MissingReferenceError), and it renders once they have arrived."""
+    from bitstream import Reference, encode_packet
+    from codec.decoder import MissingReferenceError
+    from codec.picture import encode_picture
+
+    rng = np.random.default_rng(2)
+    hello = stream_hello(model, EncoderConfig(expr_dims=10), 25.0)
+    wire = to_wire(random_params(model, rng))
+    ref = reference_params(wire, 256)
+    first, _ = MotionCodec(model, hello).encode(random_params(model, rng), ref, 0, 0)
+    motion = encode_packet(first, hello)
+    picture = encode_picture(np.full((256, 256, 3), 90, np.uint8), "jpeg", 30)
+    dec = Decoder(model, MeshWarpRenderer(model))
+    with pytest.raises(MissingReferenceError, match="before the stream's Hello"):
+        dec.push(motion)
+    dec.push(encode_packet(hello))
+    with pytest.raises(MissingReferenceError, match="reference 0 not received"):
+        dec.push(motion)
+    dec.push(encode_packet(Reference(0, "jpeg", picture, wire)))
+    assert dec.push(motion) is not None
+    with pytest.raises(BitstreamError):
+        Decoder(model, MeshWarpRenderer(model)).push(b"\x00garbage")
