@@ -20,6 +20,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from bitstream import BitstreamError, PacketType, packet_type, unpack_bundle
 from receiver.config import ReceiverConfig
 from receiver.stats import ReceiverStats
+from signaling.sctp import use_realtime_timers
 
 
 class Inbox:
@@ -80,6 +81,7 @@ LinkFactory = Callable[[str, Inbox], SenderLink]  # sender's peer id, its inbox 
 class RtcSenderLink:
     def __init__(self, peer_id: str, inbox: Inbox, ice_servers: tuple[dict, ...] = ()):
         self.peer_id, self.inbox = peer_id, inbox
+        use_realtime_timers()
         rtc = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
         self.pc = RTCPeerConnection(configuration=rtc)
         self.pc.on("datachannel", self._channel)

@@ -17,6 +17,7 @@ from typing import Protocol
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from bitstream import pack_bundle
+from signaling.sctp import use_realtime_timers
 
 
 class ReceiverLink(Protocol):
@@ -61,6 +62,7 @@ class RtcReceiverLink:
     def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float, seed: int,
                  max_buffered: int):
         self.peer_id = peer_id
+        use_realtime_timers()
         config = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
         self.pc = RTCPeerConnection(configuration=config)
         self.control = self.pc.createDataChannel("control", ordered=True)
