@@ -1,11 +1,18 @@
-"""`facecodec bench sheet`: validation frames side by side, original | mesh warp | neural.
+"""`facecodec bench sheet`: validation frames side by side, original | mesh warp | neural,
+or with `--before-after`, original | before | after for the sender's face fit.
 
     facecodec bench sheet [--clips 6] [--frames 250] [--setting "params N=20"] [--out PNG]
+    facecodec bench sheet --before-after [--out benchmarks/results/validation/fit_sheet.png]
 
 For each held-out clip (never trained on), the same bitstream is decoded by both renderers;
 the frame where the mesh warp is furthest from the original (mean absolute error) is shown,
 so the sheet holds the hardest frames rather than easy ones. Each row is labelled with the
-clip, the frame and each renderer's PSNR on it.
+clip, the frame and each picture's PSNR.
+
+`--before-after` compares two senders, both drawn by the mesh warp: before, the sender as it
+was before gaze and the second landmark look (eyes not fitted, so copied from the
+reference; the tracked MediaPipe look alone); after, today's. Shown is the frame where
+before is furthest from the original.
 """
 
 from __future__ import annotations
@@ -21,9 +28,6 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.metrics import psnr
     from benchmarks.rd import DEFAULT_VIDEOS, SourceClip, settings
-    from codec.prior.build import list_clips
-    from codec.prior.flame_io import load_prior
-    from models.renderer import default_checkpoint
 
     p = argparse.ArgumentParser(prog="facecodec bench sheet", description=__doc__.split("\n")[0])
     p.add_argument("--videos", type=Path, default=DEFAULT_VIDEOS)
@@ -34,16 +38,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setting", choices=grid, default="params N=20",
                    help="a facecodec setting of bench rd (default: %(default)s)")
     p.add_argument("--checkpoint", default=None, help="neural checkpoint (default: shipped)")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results/validation/sheet.png"))
+    p.add_argument("--before-after", action="store_true",
+                   help="original | before | after for the sender's fit (mesh warp), instead "
+                   "of original | mesh warp | neural")
+    p.add_argument("--out", type=Path, default=None,
+                   help="PNG (default: benchmarks/results/validation/sheet.png, or "
+                   "fit_sheet.png with --before-after)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    folder = Path("benchmarks/results/validation")
+    args.out = args.out or folder / ("fit_sheet.png" if args.before_after else "sheet.png")
+    if args.before_after:
+        return _write(args.out, [_before_after_row(c, args.frames, grid[args.setting])
+                                 for c in _held_out(args.videos, args.clips)])
+    from models.renderer import default_checkpoint
+
     checkpoint = args.checkpoint or default_checkpoint()
     if checkpoint is None:
         print("facecodec bench sheet: no neural checkpoint", file=sys.stderr)
         return 2
-    held = set(load_prior().meta.get("held_out_clips", []))
-    clips = [c for c in list_clips(args.videos) if c.name in held][: args.clips]
     rows = []
-    for clip in clips:
+    for clip in _held_out(args.videos, args.clips):
         source = SourceClip(clip.path, args.frames, None)
         mesh, _, _ = source.facecodec(grid[args.setting])
         neural, _, _ = source.facecodec({**grid[args.setting], "checkpoint": str(checkpoint)})
@@ -54,10 +68,61 @@ def main(argv: list[str] | None = None) -> int:
                   f"neural {psnr(images[0], images[2]):.1f} dB")
         rows.append(np.hstack([_label(im, t) for im, t in zip(images, labels, strict=True)]))
         print(f"{clip.name}: frame {i}, {labels[1]}, {labels[2]}", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
-    print(f"wrote {args.out}")
+    return _write(args.out, rows)
+
+
+def _held_out(videos: Path, count: int) -> list:
+    from codec.prior.build import list_clips
+    from codec.prior.flame_io import load_prior
+
+    held = set(load_prior().meta.get("held_out_clips", []))
+    return [c for c in list_clips(videos) if c.name in held][:count]
+
+
+def _write(out: Path, rows: list[np.ndarray]) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    print(f"wrote {out}")
     return 0
+
+
+def _before_after_row(clip, frames: int, params: dict) -> np.ndarray:
+    from dataclasses import replace
+
+    from benchmarks.metrics import psnr
+    from codec.config import EncoderConfig
+    from codec.video import read_frames, video_fps
+
+    pictures = list(read_frames(clip.path, max_frames=frames))
+    fps = video_fps(clip.path)
+    after = EncoderConfig(**params)
+    before = replace(after, landmark_looks=1, fit=replace(after.fit, fit_gaze=False))
+    crops_b, shown_b = _mesh_warp_call(pictures, before, fps)
+    crops_a, shown_a = _mesh_warp_call(pictures, after, fps)
+    err = np.abs(shown_b.astype(np.float32) - crops_b.astype(np.float32)).mean((1, 2, 3))
+    i = int(np.argmax(err))
+    images = (crops_a[i], shown_b[i], shown_a[i])
+    labels = (f"{clip.name} #{i}", f"before {psnr(crops_b[i], shown_b[i]):.1f} dB",
+              f"after {psnr(crops_a[i], shown_a[i]):.1f} dB")
+    print(f"{clip.name}: frame {i}, {labels[1]}, {labels[2]}", flush=True)
+    return np.hstack([_label(im, t) for im, t in zip(images, labels, strict=True)])
+
+
+def _mesh_warp_call(pictures: list, config, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The crops the sender saw and what the mesh warp showed, one per picture."""
+    from codec.config import without_refresh
+    from codec.decoder import Decoder
+    from codec.encoder import Encoder
+    from codec.offline import transcode
+    from codec.prior.flame_io import load_prior
+    from codec.render.meshwarp import MeshWarpRenderer
+
+    model = load_prior(None)
+    crops: list[np.ndarray] = []
+    enc = Encoder(model, without_refresh(config), fps)
+    dec = Decoder(model, MeshWarpRenderer(model))
+    shown = [s.image for s in transcode(pictures, enc, dec, None, lambda r: crops.append(r.crop))]
+    return np.stack(crops), np.stack(shown)
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:

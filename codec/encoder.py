@@ -108,7 +108,7 @@ class Encoder:
         self.motion = MotionCodec(model, self.hello)
         fit_dims = max(config.fit.n_expr, n)
         self.fitter = FaceFitter(model, replace(config.fit, n_expr=fit_dims))
-        self.track = FaceTrack(config.crop)
+        self.track = FaceTrack(config.crop, second_look=config.landmark_looks == 2)
         self.seq = 0
         self.ref: FaceParams | None = None
         self.ref_id = -1
