@@ -17,6 +17,14 @@ Send = Callable[[dict], Awaitable[None]]
 PEER_ID = re.compile(r"[A-Za-z0-9_-]{4,32}")
 
 
+def _new_room_id() -> str:
+    """72 random bits, URL-safe; never with a leading '-', which a command line would take
+    for an option (`--room -Xy…`: "expected one argument"; its tokens start with it too)."""
+    while (room_id := secrets.token_urlsafe(9)).startswith("-"):
+        pass
+    return room_id
+
+
 class RoomError(Exception):
     """A peer cannot be seated; `code` is the WebSocket close code to send."""
 
@@ -57,7 +65,7 @@ class Rooms:
         self.sweep(now)
         if len(self.rooms) >= self.max_rooms:
             raise RoomError("too many rooms; try again later", 4503)
-        room = Room(secrets.token_urlsafe(9), now + ttl_s, now)
+        room = Room(_new_room_id(), now + ttl_s, now)
         self.rooms[room.id] = room
         return room
 

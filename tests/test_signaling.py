@@ -183,3 +183,11 @@ def test_ice_server_flags():
         "urls": "turn:turn.example.org:3478", "username": "u", "credential": "p@ss"}
     with pytest.raises(ValueError):
         parse_ice_server("http://example.org")
+
+
+def test_room_ids_never_look_like_a_command_line_option():
+    """`facecodec send --room -Xy…` would be refused by the argument parser (found in CI:
+    one room id in 64 began with '-'); 2,000 rooms make that certain to show if it returns."""
+    rooms = Rooms(max_rooms=2000, max_receivers=1, idle_s=10)
+    ids = [rooms.create(ttl_s=60).id for _ in range(2000)]
+    assert len(set(ids)) == 2000 and not any(i.startswith("-") for i in ids)
