@@ -2,7 +2,7 @@
 or with `--before-after`, original | before | after for the sender's face fit.
 
     facecodec bench sheet [--clips 6] [--frames 250] [--setting "params N=20"] [--out PNG]
-    facecodec bench sheet --before-after [--out benchmarks/results/validation/fit_sheet.png]
+    facecodec bench sheet --before-after [--out benchmarks/results/validation/fit_sheet.jpg]
 
 For each held-out clip (never trained on), the same bitstream is decoded by both renderers;
 the frame where the mesh warp is furthest from the original (mean absolute error) is shown,
@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="original | before | after for the sender's fit (mesh warp), instead "
                    "of original | mesh warp | neural")
     p.add_argument("--out", type=Path, default=None,
-                   help="PNG (default: benchmarks/results/validation/sheet.png, or "
-                   "fit_sheet.png with --before-after)")
+                   help="picture file, .png or .jpg (default: sheet.png, or fit_sheet.jpg "
+                   "with --before-after, in benchmarks/results/validation)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     folder = Path("benchmarks/results/validation")
-    args.out = args.out or folder / ("fit_sheet.png" if args.before_after else "sheet.png")
+    args.out = args.out or folder / ("fit_sheet.jpg" if args.before_after else "sheet.png")
     if args.before_after:
         return _write(args.out, [_before_after_row(c, args.frames, grid[args.setting])
                                  for c in _held_out(args.videos, args.clips)])
