@@ -101,8 +101,16 @@ def _order(typical: float, step: float) -> int:
 
 
 class Encoder:
-    def __init__(self, model: FlameModel, config: EncoderConfig = EncoderConfig(), fps=25.0):
+    """With `confirm_references`, a new Reference is only offered: Motion stays coded against
+    the previous one until `confirm()` says the Reference has arrived (a live sender calls it
+    once every receiver's transport has acknowledged it), so the frames sent while a large
+    picture crawls over a slow or lossy link are still shown. The first Reference is used at
+    once (there is nothing else to code against)."""
+
+    def __init__(self, model: FlameModel, config: EncoderConfig = EncoderConfig(), fps=25.0,
+                 confirm_references: bool = False):
         self.model, self.config, self.fps = model, config, float(fps)
+        self.confirm_references = confirm_references
         self.hello = stream_hello(model, config, self.fps)
         n = self.hello.expr_dims
         self.motion = MotionCodec(model, self.hello)
@@ -110,9 +118,12 @@ class Encoder:
         self.fitter = FaceFitter(model, replace(config.fit, n_expr=fit_dims))
         self.track = FaceTrack(config.crop, second_look=config.landmark_looks == 2)
         self.seq = 0
-        self.ref: FaceParams | None = None
+        self.ref: FaceParams | None = None  # what Motion is coded against, and its id
         self.ref_id = -1
-        self.ref_seq = -(10**9)
+        self.ref_seq = -(10**9)  # when the last Reference was made
+        self.offered: tuple[int, FaceParams, bytes] | None = None  # sent, not yet confirmed
+        self.reference_packets: dict[int, bytes] = {}  # the current one, then any offered
+        self._next_ref_id = 0
         self.started = False
 
     def start(self) -> list[bytes]:
@@ -154,6 +165,11 @@ class Encoder:
             decoded, ms,
         )  # fmt: skip
 
+    def confirm(self) -> None:
+        """The offered Reference has arrived: code Motion against it from the next frame."""
+        if self.offered is not None:
+            self._activate(*self.offered)
+
     def finish(self, reason: str = "end of stream") -> list[bytes]:
         self.track.close()
         return [encode_packet(Bye(reason, self.seq))]
@@ -161,6 +177,8 @@ class Encoder:
     def _needs_reference(self, fitted: FaceParams, seq: int) -> bool:
         if self.ref is None:
             return True
+        if self.offered is not None:
+            return False
         c = self.config
         if (seq - self.ref_seq) < c.min_refresh_s * self.fps:
             return False
@@ -180,13 +198,23 @@ class Encoder:
         return float(lids / max(width, 1e-6))
 
     def _new_reference(self, crop: np.ndarray, fitted: FaceParams, seq: int) -> bytes:
-        self.ref_id = (self.ref_id + 1) % 256
+        ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
         picture = encode_picture(crop, self.config.picture_codec, self.config.picture_quality)
         wire = to_wire(fitted)
-        self.ref = reference_params(wire, fitted.crop_size)
-        self._ref_eyes = self._eyes(self.ref)
-        return encode_packet(Reference(self.ref_id, self.config.picture_codec, picture, wire))
+        packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))
+        offer = (ref_id, reference_params(wire, fitted.crop_size), packet)
+        if self.confirm_references and self.ref is not None:
+            self.offered = offer
+            self.reference_packets[ref_id] = packet
+        else:
+            self._activate(*offer)
+        return packet
+
+    def _activate(self, ref_id: int, params: FaceParams, packet: bytes) -> None:
+        self.ref, self.ref_id, self.offered = params, ref_id, None
+        self._ref_eyes = self._eyes(params)
+        self.reference_packets = {ref_id: packet}
 
 
 def _blank(size: int) -> np.ndarray:

@@ -40,6 +40,10 @@ class ReceiverLink(Protocol):
     def rtt_ms(self) -> float | None:
         """The transport's smoothed round-trip time, when it has measured one."""
 
+    @property
+    def delivered(self) -> bool:
+        """Everything sent with `send_control` so far has been acknowledged by the peer."""
+
     async def offer(self) -> str: ...
 
     async def accept(self, sdp: str) -> None: ...
@@ -100,6 +104,20 @@ class RtcReceiverLink:
         # aiortc keeps SCTP's smoothed RTT (RFC 4960 6.3.1) with no public getter.
         srtt = getattr(self.pc.sctp, "_srtt", None) if self.pc.sctp is not None else None
         return srtt * 1000.0 if isinstance(srtt, float) else None
+
+    @property
+    def delivered(self) -> bool:
+        # The control channel is reliable and ordered: once none of its data waits in
+        # aiortc's queues (to be handed to SCTP, to be sent, or sent and not yet
+        # cumulatively acknowledged), the peer's SCTP holds every message sent on it.
+        sctp = self.pc.sctp
+        if sctp is None or self.control.bufferedAmount:
+            return False
+        if any(item[0] is self.control for item in sctp._data_channel_queue):
+            return False
+        stream = self.control.id
+        queues = (sctp._outbound_queue, sctp._sent_queue)
+        return not any(chunk.stream_id == stream for queue in queues for chunk in queue)
 
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         @self.pc.on("connectionstatechange")

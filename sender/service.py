@@ -45,7 +45,6 @@ class Sender:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="encode")
         self.encoder: Encoder | None = None
         self.stream_packets: list[bytes] = []  # Hello + Clock of the running stream
-        self.reference: bytes | None = None
         self.pending: list[bytes] = []
         self._stop = asyncio.Event()
 
@@ -107,7 +106,7 @@ class Sender:
         await link.close()
         left = len(self.links)
         if not left:  # the stream ends with its last receiver; the next one starts afresh
-            self.encoder, self.reference, self.pending = None, None, []
+            self.encoder, self.pending = None, []
         self.say(f"receiver {peer}: {why}; {left} connected" + ("" if left else
                  ", waiting for a receiver"))
 
@@ -126,6 +125,7 @@ class Sender:
             if frame is None:
                 return
             await self._pace(period)
+            self._confirm_reference(encoder)
             t_ms = (time.time() * 1000) - clock_ms
             try:
                 enc = await loop.run_in_executor(self.pool, encoder.encode, frame, t_ms)
@@ -152,7 +152,8 @@ class Sender:
         return True
 
     def _new_stream(self) -> Encoder:
-        self.encoder = Encoder(self.model, self.config.encoder, self.source.fps)
+        self.encoder = Encoder(self.model, self.config.encoder, self.source.fps,
+                               confirm_references=True)
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()
         hello = self.encoder.start()
@@ -174,17 +175,16 @@ class Sender:
     def _route(self, enc: EncodedFrame) -> None:
         self.stats.frames += 1
         self.stats.encode_ms.append(enc.encode_ms)
-        self._prime_links()
         for p in enc.packets:
             kind = packet_type(p)
             if kind == PacketType.MOTION:
                 self.stats.motion_frames += 1
                 self.pending.append(p)
             elif kind == PacketType.REFERENCE:
-                self.reference = p
                 self.stats.references += 1
                 self.stats.reference_bytes += len(p)
                 self._control([p])
+        self._prime_links()
         rtts = [link.rtt_ms for link in self.links.values() if link.open]
         if (size := self.bundling.update(rtts, time.monotonic())) is not None:
             self.stats.bundling_changes += 1
@@ -194,11 +194,19 @@ class Sender:
             self._flush()
 
     def _prime_links(self) -> None:
+        """A newly opened link gets the stream so far: Hello, Clock, the Reference in use and
+        any offered one."""
+        references = list(self.encoder.reference_packets.values()) if self.encoder else []
         for link in self.links.values():
             if link.open and not link.primed:
-                link.send_control(self.stream_packets + ([self.reference] if self.reference
-                                                         else []))
+                link.send_control(self.stream_packets + references)
                 link.primed = True
+
+    def _confirm_reference(self, encoder: Encoder) -> None:
+        """Code against an offered Reference once every receiver's transport has it."""
+        ready = [link for link in self.links.values() if link.open and link.primed]
+        if encoder.offered is not None and all(link.delivered for link in ready):
+            encoder.confirm()
 
     def _control(self, packets: list[bytes]) -> None:
         for link in self.links.values():

@@ -207,3 +207,31 @@ def test_early_motion_is_told_apart_from_damage(model):
     assert dec.push(motion) is not None
     with pytest.raises(BitstreamError):
         Decoder(model, MeshWarpRenderer(model)).push(b"\x00garbage")
+
+
+def test_an_offered_reference_is_used_only_once_confirmed(model, clip_frames):
+    """Live, a new Reference can take seconds to cross a slow link: Motion stays coded against
+    the one the receiver has until the sender confirms the new one arrived, and a decoder
+    fed everything renders every frame meanwhile."""
+    from bitstream import Motion, PacketType, Reference, decode_packet, packet_type
+    from codec.encoder import Encoder
+
+    config = EncoderConfig(refresh_yaw_deg=0.0, refresh_pitch_deg=0.0, min_refresh_s=0.0)
+    enc = Encoder(model, config, 25.0, confirm_references=True)
+    dec = Decoder(model, MeshWarpRenderer(model))
+    used, offered = [], []
+    for i, frame in enumerate(clip_frames[:8]):
+        if i == 5:
+            enc.confirm()
+        for data in enc.encode(frame).packets:
+            packet = decode_packet(data, enc.hello)
+            if isinstance(packet, Reference):
+                offered.append(packet.ref_id)
+            if isinstance(packet, Motion):
+                used.append(packet.ref_id)
+                assert dec.push(data) is not None  # never waits for a Reference
+            else:
+                dec.push(data)
+        assert set(enc.reference_packets) == {enc.ref_id} | set(offered[-1:])
+    assert offered == [0, 1, 2] and used == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert all(packet_type(p) == PacketType.REFERENCE for p in enc.reference_packets.values())
