@@ -26,7 +26,7 @@ from codec.cli_common import (
     run_live,
 )
 from receiver.cli import add_render_options
-from sender.cli import add_sending_options
+from sender.cli import add_sending_options, add_source_options, open_source
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -36,11 +36,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "real WebRTC data channels on loopback. Prints the bytes, frame counts and latency; "
         "--out writes input | received side by side.",
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--video", type=Path, default=None, help="send this video file")
-    src.add_argument("--synthetic", action="store_true",
-                     help="send the synthetic talking head even when a webcam is present")
-    src.add_argument("--camera", type=int, default=None, metavar="INDEX", help="webcam index")
+    add_source_options(p, "camera 0 if present, else the synthetic head")
     p.add_argument("--frames", type=int, default=None,
                    help="stop after N frames (default: the whole video, or until Ctrl-C)")
     p.add_argument("--out", type=Path, default=None, help="side-by-side video: input | received")
@@ -70,18 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if summary["frames_rendered"] else 1
 
 
-def pick_source(args, model):
-    from sender.capture import CameraSource, FileSource, SyntheticSource, camera_present
-
-    if args.video is not None:
-        return FileSource(args.video)
-    if args.camera is not None:
-        return CameraSource(args.camera)
-    if not args.synthetic and camera_present(0):
-        return CameraSource(0)
-    return SyntheticSource(model)
-
-
 async def run(args: argparse.Namespace) -> dict:
     from codec.prior.flame_io import load_prior
     from receiver.cli import build
@@ -91,7 +75,7 @@ async def run(args: argparse.Namespace) -> dict:
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     model = load_prior(args.flame)
     renderer, edit = build(args, model)
-    source = pick_source(args, model)
+    source = open_source(args, model, camera_or_synthetic=True)
     pairs = SideBySide(args.out, source.fps) if args.out else None
     summary = await loopback_call(
         model, source,

@@ -24,12 +24,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "reliable `control` data channel and Motion on an unreliable `motion` channel. "
         "Without --room it creates a room and prints the receiver's command.",
     )
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--camera", type=int, default=None, metavar="INDEX",
-                     help="webcam index (the default source: camera 0)")
-    src.add_argument("--video", type=Path, default=None, help="video file, paced at its fps")
-    src.add_argument("--synthetic", action="store_true", help="the built-in synthetic head")
-    p.add_argument("--loop", action="store_true", help="loop the --video file")
+    add_source_options(p, "camera 0")
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
     add_sending_options(p)
     p.add_argument("--api-key", default=None, help="bearer key when creating a room")
@@ -58,12 +53,25 @@ def _share(text: str) -> float:
     return value
 
 
-def open_source(args, model):
-    from sender.capture import CameraSource, FileSource, SyntheticSource
+def add_source_options(p: argparse.ArgumentParser, default: str) -> None:
+    """Where frames come from: `--camera`, `--video` (with `--loop`) or `--synthetic`."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, default=None, metavar="INDEX",
+                     help=f"webcam index (the default source: {default})")
+    src.add_argument("--video", type=Path, default=None, help="video file, paced at its fps")
+    src.add_argument("--synthetic", action="store_true", help="the built-in synthetic head")
+    p.add_argument("--loop", action="store_true", help="loop the --video file")
+
+
+def open_source(args, model, camera_or_synthetic: bool = False):
+    """The source the flags name; with none, camera 0, or with `camera_or_synthetic` the
+    synthetic head when no camera is present (the demo must run anywhere)."""
+    from sender.capture import CameraSource, FileSource, SyntheticSource, camera_present
 
     if args.video is not None:
         return FileSource(args.video, loop=args.loop)
-    if args.synthetic:
+    if args.synthetic or (args.camera is None and camera_or_synthetic
+                          and not camera_present(0)):
         return SyntheticSource(model)
     return CameraSource(args.camera or 0)
 
