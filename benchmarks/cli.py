@@ -11,7 +11,7 @@ SUBCOMMANDS = {
     "generator": ("benchmarks.generator_speed", "neural generator ms/frame and memory per config"),
     "sheet": ("benchmarks.contact_sheet", "hardest validation frames: original | mesh | neural"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
-    "network": ("benchmarks.network", "the call over a namespaced network: loss, caps, delay, NATs, TURN"),
+    "network": ("benchmarks.network", "the call over namespaced networks: loss, caps, delay, NAT"),
     "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
     "bitstream": ("benchmarks.bitstream_rate", "motion bytes per frame per K and N"),
     "fuzz": ("benchmarks.bitstream_fuzz", "mutation fuzzing of the packet decoder"),
