@@ -35,8 +35,8 @@ class FaceTrack:
         self.config = crop
         self.tracker = CropTracker(crop)
         self._in_crop = LandmarkDetector(tracking=True)
-        self._full = LandmarkDetector(tracking=False)
-        self._second = LandmarkDetector(tracking=False) if second_look else None
+        self._full = LandmarkDetector(tracking=False)  # single pictures: keeps no state
+        self.second_look = second_look
 
     def __call__(self, frame: np.ndarray) -> TrackedFace | None:
         size = self.config.size
@@ -57,13 +57,11 @@ class FaceTrack:
 
     def _look(self, crop: np.ndarray) -> np.ndarray | None:
         tracked = self._in_crop(crop)
-        if tracked is None or self._second is None:
+        if tracked is None or not self.second_look:
             return tracked
-        fresh = self._second(crop)
+        fresh = self._full(crop)
         return tracked if fresh is None else (tracked + fresh) / 2
 
     def close(self) -> None:
         self._in_crop.close()
         self._full.close()
-        if self._second is not None:
-            self._second.close()
