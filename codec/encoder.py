@@ -122,7 +122,7 @@ class Encoder:
         self.ref_id = -1
         self.ref_seq = -(10**9)  # when the last Reference was made
         self.offered: tuple[int, FaceParams, bytes] | None = None  # sent, not yet confirmed
-        self.reference_packets: dict[int, bytes] = {}  # the current one, then any offered
+        self._packet = b""  # the current Reference as sent
         self._next_ref_id = 0
         self.started = False
 
@@ -165,6 +165,14 @@ class Encoder:
             decoded, ms,
         )  # fmt: skip
 
+    @property
+    def reference_packets(self) -> dict[int, bytes]:
+        """The current Reference, then any offered one (what a newly joined receiver needs)."""
+        out = {self.ref_id: self._packet} if self.ref is not None else {}
+        if self.offered is not None:
+            out[self.offered[0]] = self.offered[2]
+        return out
+
     def confirm(self) -> None:
         """The offered Reference has arrived: code Motion against it from the next frame."""
         if self.offered is not None:
@@ -206,15 +214,13 @@ class Encoder:
         offer = (ref_id, reference_params(wire, fitted.crop_size), packet)
         if self.confirm_references and self.ref is not None:
             self.offered = offer
-            self.reference_packets[ref_id] = packet
         else:
             self._activate(*offer)
         return packet
 
     def _activate(self, ref_id: int, params: FaceParams, packet: bytes) -> None:
-        self.ref, self.ref_id, self.offered = params, ref_id, None
+        self.ref, self.ref_id, self.offered, self._packet = params, ref_id, None, packet
         self._ref_eyes = self._eyes(params)
-        self.reference_packets = {ref_id: packet}
 
 
 def _blank(size: int) -> np.ndarray:
