@@ -1,17 +1,22 @@
-"""MediaPipe face mesh (478 points) behind a small interface.
+"""Face landmarks (MediaPipe's 478-point mesh, run on onnxruntime) behind a small interface.
 
 Returns landmarks in pixel units of the given image: x right, y down, z in the same scale as
 x with smaller values closer to the camera (MediaPipe's convention). A frame without a face
 gives None, never an exception.
+
+In tracking mode the region the mesh looks at follows the mesh's own answer on the previous
+frame, and the face detector runs only to find the face again; for single pictures each
+image is searched afresh. This is MediaPipe's face-mesh graph, rebuilt on the converted
+models of `codec.prior.facemesh` (same points to within 0.01 px; see its convert.py).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from codec.quiet import quiet_stderr
+from codec.prior.facemesh.detector import FaceDetector
+from codec.prior.facemesh.mesh import FaceMesh
+from codec.prior.facemesh.rect import Rect, rect_around, rect_from_landmarks
 
 N_LANDMARKS = 478
 
@@ -20,44 +25,31 @@ class LandmarkDetector:
     """Face landmarks for video (`tracking=True`) or single pictures (`tracking=False`)."""
 
     def __init__(self, tracking: bool = True, min_confidence: float = 0.5):
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        from mediapipe.python.solutions import face_mesh
-
-        with quiet_stderr():
-            self._mesh = face_mesh.FaceMesh(
-                static_image_mode=not tracking,
-                max_num_faces=1,
-                refine_landmarks=True,
-                min_detection_confidence=min_confidence,
-                min_tracking_confidence=min_confidence,
-            )
-        self._warned = False  # MediaPipe logs once on the first frame with a face
+        self.tracking = tracking
+        self._detect = FaceDetector(min_score=min_confidence)
+        self._mesh = FaceMesh(min_presence=min_confidence)
+        self._rect: Rect | None = None
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         """RGB uint8 H×W×3 -> (478, 3) float64 pixel landmarks, or None when no face is found."""
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 H×W×3 image, got {image.dtype} {image.shape}")
-        if self._warned:
-            result = self._mesh.process(np.ascontiguousarray(image))
-        else:
-            with quiet_stderr():
-                result = self._mesh.process(np.ascontiguousarray(image))
-        if not result.multi_face_landmarks:
-            return None
-        self._warned = True
-        pts = result.multi_face_landmarks[0].landmark
         h, w = image.shape[:2]
-        out = np.array([(p.x, p.y, p.z) for p in pts], dtype=np.float64)
-        out *= (w, h, w)
-        return out
+        rect = self._rect if self.tracking else None
+        if rect is None:
+            found = self._detect(image)
+            if found is None:
+                return None
+            rect = rect_around(found.box, found.keypoints[0], found.keypoints[1], (w, h))
+        points = self._mesh(image, rect)
+        self._rect = None if points is None else rect_from_landmarks(points, (w, h))
+        return None if points is None else points * (w, h, w)
 
     def close(self) -> None:
-        self._mesh.close()
+        self._rect = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
