@@ -12,6 +12,7 @@ SUBCOMMANDS = {
     "sheet": ("benchmarks.contact_sheet", "hardest validation frames: original | mesh | neural"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
     "network": ("benchmarks.network", "the call over namespaced networks: loss, caps, delay, NAT"),
+    "landmarks": ("benchmarks.landmark_parity", "converted face mesh vs the mediapipe package"),
     "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
     "bitstream": ("benchmarks.bitstream_rate", "motion bytes per frame per K and N"),
     "fuzz": ("benchmarks.bitstream_fuzz", "mutation fuzzing of the packet decoder"),

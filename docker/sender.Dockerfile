@@ -4,7 +4,7 @@
 #   docker run --rm --device /dev/video0 facecodec-cpu send --signal http://HOST:8765
 FROM python:3.11-slim-bookworm
 
-# OpenCV and MediaPipe need these shared libraries at import time.
+# OpenCV needs these shared libraries at import time.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*

@@ -5,6 +5,8 @@ Only `facecodec build-prior` reads these; the built prior file carries what it n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 # MediaPipe index standing in for each iBUG-68 landmark (jaw 0-16, brows 17-26, nose 27-35,
@@ -32,9 +34,8 @@ EYEBALL_RADIUS = 0.0115  # metres from the eyeball's centre to the iris plane (a
 
 def mesh_triangles() -> np.ndarray:
     """Triangles of the 468-vertex mesh (from MediaPipe's tessellation edges) plus iris fans."""
-    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
-
-    edges = {(min(a, b), max(a, b)) for a, b in FACEMESH_TESSELATION}
+    path = Path(__file__).with_name("facemesh") / "assets" / "tessellation_edges.npy"
+    edges = {(int(a), int(b)) for a, b in np.load(path)}
     nbrs: dict[int, set[int]] = {}
     for a, b in edges:
         nbrs.setdefault(a, set()).add(b)

@@ -8,10 +8,14 @@ operators (GridSample, MatMul and arithmetic), following their definitions in Me
 TFLite files) behind a Cast, which keeps the files as small as the originals.
 
     pip install onnx tflite
-    python -m codec.prior.facemesh.convert --from DIR   # DIR holds the two .tflite files
+    python -m codec.prior.facemesh.convert --from DIR
 
-The .tflite files come from the mediapipe 0.10.21 wheel (`mediapipe/modules/face_detection/`
-and `mediapipe/modules/face_landmark/`); assets/README.md gives their SHA-256 and licence.
+DIR holds the two .tflite files and `face_mesh_connections.py`, whose tessellation edges
+become tessellation_edges.npy (the prior's triangles come from them).
+
+All three come from the mediapipe 0.10.21 wheel (`mediapipe/modules/face_detection/`,
+`mediapipe/modules/face_landmark/` and `mediapipe/python/solutions/`); assets/README.md
+gives their SHA-256 and licence.
 """
 
 from __future__ import annotations
@@ -245,6 +249,13 @@ class Converter:
 
     def op_pad(self, op, ins, outs):
         pads = self.value(ins[1]).astype(np.int64)  # (4, 2) in NHWC
+        if not pads[:3].any() and pads[3, 0] == 0:  # zero channels appended: a 1×1 conv
+            channels = self.shape(ins[0])[3]
+            eye = np.eye(channels + int(pads[3, 1]), channels, dtype=np.float32)
+            self.names[(outs[0], "nchw")] = self.node(
+                "Conv", [self.get(ins[0], "nchw"), self.const(eye[:, :, None, None])],
+                "widen", kernel_shape=[1, 1])
+            return
         order = [0, 3, 1, 2]
         onnx_pads = [pads[d, 0] for d in order] + [pads[d, 1] for d in order]
         y = self.node("Pad", [self.get(ins[0], "nchw"), self.const(np.array(onnx_pads))])
@@ -415,6 +426,18 @@ def convert_file(src: Path, dst: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def tessellation_edges(connections_py: Path) -> np.ndarray:
+    """MediaPipe's FACEMESH_TESSELATION, read from its source file: each edge once, sorted."""
+    import ast
+
+    for stmt in ast.parse(connections_py.read_text()).body:
+        if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", "") == (
+                "FACEMESH_TESSELATION"):
+            pairs = ast.literal_eval(stmt.value.args[0])  # frozenset([...]) -> its list
+            return np.array(sorted({(min(a, b), max(a, b)) for a, b in pairs}), np.int16)
+    raise ValueError(f"no FACEMESH_TESSELATION in {connections_py}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="src", type=Path, required=True,
@@ -428,6 +451,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{src} not found (it ships in the mediapipe 0.10.21 wheel)")
         digest = convert_file(src, args.out / out)
         print(f"{name} (sha256 {digest}) -> {args.out / out}")
+    connections = args.src / "face_mesh_connections.py"
+    if not connections.is_file():
+        parser.error(f"{connections} not found (mediapipe/python/solutions/ in the wheel)")
+    np.save(args.out / "tessellation_edges.npy", tessellation_edges(connections))
+    print(f"{connections.name} -> {args.out / 'tessellation_edges.npy'}")
     return 0
 
 
