@@ -70,7 +70,7 @@ class Converter:
         self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
         return out
 
-    def const(self, value: np.ndarray, hint: str = "c") -> str:
+    def const(self, value: np.ndarray | np.generic | list, hint: str = "c") -> str:
         from onnx import numpy_helper
 
         name = self.fresh(hint)
@@ -431,8 +431,9 @@ def tessellation_edges(connections_py: Path) -> np.ndarray:
     import ast
 
     for stmt in ast.parse(connections_py.read_text()).body:
-        if isinstance(stmt, ast.Assign) and getattr(stmt.targets[0], "id", "") == (
-                "FACEMESH_TESSELATION"):
+        if not isinstance(stmt, ast.Assign) or not isinstance(stmt.value, ast.Call):
+            continue
+        if getattr(stmt.targets[0], "id", "") == "FACEMESH_TESSELATION":
             pairs = ast.literal_eval(stmt.value.args[0])  # frozenset([...]) -> its list
             return np.array(sorted({(min(a, b), max(a, b)) for a, b in pairs}), np.int16)
     raise ValueError(f"no FACEMESH_TESSELATION in {connections_py}")

@@ -54,7 +54,7 @@ def cut(image: np.ndarray, rect: Rect, size: int, border: int) -> np.ndarray:
     box = ((rect.cx * w, rect.cy * h), (rect.width * w, rect.height * h),
            math.degrees(rect.rotation))
     src = cv2.boxPoints(box).astype(np.float32)
-    dst = np.float32([[0, size], [0, 0], [size, 0], [size, size]])
+    dst = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
                                borderMode=border)
