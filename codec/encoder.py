@@ -125,6 +125,8 @@ class Encoder:
         self._packet = b""  # the current Reference as sent
         self._next_ref_id = 0
         self.started = False
+        # Quality of the next Reference pictures; a live sender lowers it on a slow path.
+        self.picture_quality = config.picture_quality
 
     def start(self) -> list[bytes]:
         self.started = True
@@ -208,7 +210,7 @@ class Encoder:
     def _new_reference(self, crop: np.ndarray, fitted: FaceParams, seq: int) -> bytes:
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
-        picture = encode_picture(crop, self.config.picture_codec, self.config.picture_quality)
+        picture = encode_picture(crop, self.config.picture_codec, self.picture_quality)
         wire = to_wire(fitted)
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))
         offer = (ref_id, reference_params(wire, fitted.crop_size), packet)

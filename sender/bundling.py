@@ -6,7 +6,9 @@ round-trip time climbs: a queue is building, e.g. a capped uplink losing packets
 several frames per message cuts the packets four-fold and the wire bytes by about half,
 for at most a few frames of added delay. The RTT must stay high for a moment before the
 sender bundles (random loss makes it spike, a standing queue keeps it up) and low for a
-while before it goes back, so it does not flap.
+while before it goes back, so it does not flap. While bundling, new Reference pictures are
+coded smaller too (`picture_quality`): a head-turn refresh queues behind the motion on such a
+path, and a smaller picture is on screen sooner.
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ class Bundling:
         self.size = config.frames_per_message
         self._fast_since: float | None = None
         self._slow_since: float | None = None
+
+    @property
+    def slow(self) -> bool:
+        return self.size > self.config.frames_per_message
+
+    def picture_quality(self, base: int) -> int:
+        """Quality for new Reference pictures: `base`, lowered while the path is slow."""
+        lowered = self.config.slow_picture_quality
+        return min(base, lowered) if self.slow and lowered is not None else base
 
     def update(self, rtts_ms: list[float | None], now: float) -> int | None:
         """Take the links' latest RTTs (ms); returns the new frames-per-message when it

@@ -28,6 +28,10 @@ class SenderConfig:
     slow_frames_per_message: int = 4
     slow_for_s: float = 1.5  # the RTT stays above slow_rtt_ms this long before bundling
     settle_s: float = 10.0
+    # While bundling, new Reference pictures (head-turn refreshes) are coded at this quality
+    # (0..100; None: unchanged): a refresh crawls over a slow path behind the motion, and a
+    # smaller picture is shown sooner. Back to the encoder's quality with the bundling.
+    slow_picture_quality: int | None = 30
     loss_seed: int = 0
     stats_every_s: float = 1.0
     max_frames: int | None = None  # stop after this many frames (demo, tests)

@@ -154,6 +154,8 @@ class Sender:
     def _new_stream(self) -> Encoder:
         self.encoder = Encoder(self.model, self.config.encoder, self.source.fps,
                                confirm_references=True)
+        self.encoder.picture_quality = self.bundling.picture_quality(
+            self.config.encoder.picture_quality)
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()
         hello = self.encoder.start()
@@ -189,7 +191,11 @@ class Sender:
         if (size := self.bundling.update(rtts, time.monotonic())) is not None:
             self.stats.bundling_changes += 1
             worst = max(r for r in rtts if r is not None)
-            self.say(f"path round trip {worst:.0f} ms: {size} frame(s) per message")
+            quality = self.bundling.picture_quality(self.config.encoder.picture_quality)
+            if self.encoder is not None:
+                self.encoder.picture_quality = quality
+            self.say(f"path round trip {worst:.0f} ms: {size} frame(s) per message, "
+                     f"reference pictures at quality {quality}")
         if len(self.pending) >= self.bundling.size:
             self._flush()
 
