@@ -8,11 +8,14 @@ its own last answer (so its error persists from frame to frame, and on the held-
 nose moved 1.7 px away from where dlib saw the nose move), and by a fresh single-picture
 detection, whose error is new on every frame. Their mean agreed with dlib better on every part
 of the face (nose 1.32 px, eyes 1.01, mouth 1.40 against 1.66, 1.07, 1.43; see
-benchmarks/results/fit_experiments.md) for one more detection per frame.
+benchmarks/results/fit_experiments.md) for one more detection per frame. The two looks are
+independent, so the fresh one runs on a second thread while the tracked one runs here
+(onnxruntime lets go of the GIL): the second look costs little wall time on two cores.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +40,7 @@ class FaceTrack:
         self._in_crop = LandmarkDetector(tracking=True)
         self._full = LandmarkDetector(tracking=False)  # single pictures: keeps no state
         self.second_look = second_look
+        self._pool = ThreadPoolExecutor(1, "second-look") if second_look else None
 
     def __call__(self, frame: np.ndarray) -> TrackedFace | None:
         size = self.config.size
@@ -56,12 +60,17 @@ class FaceTrack:
         return TrackedFace(box.cut(frame, size), landmarks, box)
 
     def _look(self, crop: np.ndarray) -> np.ndarray | None:
+        if self._pool is None:
+            return self._in_crop(crop)
+        second = self._pool.submit(self._full, crop)
         tracked = self._in_crop(crop)
-        if tracked is None or not self.second_look:
-            return tracked
-        fresh = self._full(crop)
+        fresh = second.result()
+        if tracked is None:
+            return None
         return tracked if fresh is None else (tracked + fresh) / 2
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
         self._in_crop.close()
         self._full.close()
