@@ -106,6 +106,9 @@ class Sender:
         await link.close()
         left = len(self.links)
         if not left:  # the stream ends with its last receiver; the next one starts afresh
+            if self.encoder is not None:  # closed after any frame still being encoded
+                with contextlib.suppress(RuntimeError):  # the sender is shutting down
+                    self.pool.submit(self.encoder.track.close)
             self.encoder, self.pending = None, []
         self.say(f"receiver {peer}: {why}; {left} connected" + ("" if left else
                  ", waiting for a receiver"))
