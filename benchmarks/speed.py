@@ -1,6 +1,7 @@
 """`facecodec bench speed`: where the milliseconds go, sender and receiver, per frame.
 
-Sender: MediaPipe landmarks (with crop tracking), prior fit, motion quantization + packing.
+Sender: face-mesh landmarks (MediaPipe's models on onnxruntime, with crop tracking), prior
+fit, motion quantization + packing.
 Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
 neural one, on CUDA when present). Then the loopback call through real data channels
 (`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the

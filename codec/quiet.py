@@ -6,7 +6,7 @@ import os
 
 @contextlib.contextmanager
 def quiet_stderr():
-    """Silence native log lines (MediaPipe, SVT-AV1) (written to fd 2, not through Python)."""
+    """Silence native log lines (SVT-AV1, OpenCV) (written to fd 2, not through Python)."""
     try:
         saved = os.dup(2)
     except OSError:
