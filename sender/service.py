@@ -78,7 +78,11 @@ class Sender:
                 case PeerJoined(peer=peer, role="receiver"):
                     await self._offer(peer)
                 case PeerLeft(peer=peer) if peer in self.links:
-                    await self._drop(peer, "left")
+                    # One that leaves before its link ever opened most likely gave up on ICE
+                    # first (both ends time out at about the same moment): say what to try.
+                    early = not self.links[peer].was_open
+                    await self._drop(peer, f"left before the connection opened; {ICE_FAILED}"
+                                     if early else "left")
                 case Answer(from_peer=str(peer), sdp=sdp) if peer in self.links:
                     await self.links[peer].accept(sdp)
                 case Error(message=message):
