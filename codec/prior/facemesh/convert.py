@@ -286,7 +286,7 @@ class Converter:
         return flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes())
 
     def scalar(self, name: str, k: int) -> str:
-        """Element k of a flat float vector, as a (1,) tensor."""
+        """Row k of a tensor (element k of a flat vector), keeping the axis."""
         return self.node("Gather", [name, self.const(np.array([k], dtype=np.int64))])
 
     def op_landmarks2transformmatrix(self, op, ins, outs):
@@ -299,8 +299,8 @@ class Converter:
         xy = self.node("Slice", [points, *map(self.const, ([0], [2], [1]))])  # (468, 2)
         ends = self.node("Gather", [xy, self.const(np.array(
             [o["left_rotation_idx"], o["right_rotation_idx"]], dtype=np.int64))])
-        d = self.node("Reshape", [self.node("Sub", [self.scalar_rows(ends, 1),
-                                                    self.scalar_rows(ends, 0)]),
+        d = self.node("Reshape", [self.node("Sub", [self.scalar(ends, 1),
+                                                    self.scalar(ends, 0)]),
                                   self.const(np.array([2], dtype=np.int64))])
         unit = self.node("Div", [d, self.node("Sqrt", [self.node("ReduceSum", [
             self.node("Mul", [d, d]), self.const(np.array([0], dtype=np.int64))])])])
@@ -337,9 +337,6 @@ class Converter:
                                     zero, zero, one, zero, zero, zero, zero, one], axis=0)
         y = self.node("Reshape", [flat, self.const(np.array([1, 4, 4], np.int64))])
         self.names[(outs[0], "plain")] = y
-
-    def scalar_rows(self, name: str, k: int) -> str:
-        return self.node("Gather", [name, self.const(np.array([k], dtype=np.int64))], axis=0)
 
     def affine_rows(self, matrix: str) -> str:
         """(1, 4, 4) -> (3, 2): rows of [x y 1] @ it give the matrix's first two outputs."""
