@@ -27,8 +27,8 @@ class EncoderConfig:
     refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio...
     refresh_eyes: float = 0.5  # ...or the reference's eyes are under half as open as now
     min_refresh_s: float = 2.0  # and the last reference is at least this old
-    # MediaPipe looks per crop: 2 = tracked + single-picture, averaged (steadier, 3 ms more
-    # per frame on a 2-core CPU); 1 = tracked only, for a slow laptop (AKD +0.09 px).
+    # Landmark looks per crop: 2 = tracked + single-picture, averaged (steadier; the second on
+    # its own thread); 1 = tracked only, half the work, for a slow laptop (AKD +0.09 px).
     landmark_looks: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
     fit: FitConfig = field(default_factory=FitConfig)

@@ -39,7 +39,6 @@ class FaceTrack:
         self.tracker = CropTracker(crop)
         self._in_crop = LandmarkDetector(tracking=True)
         self._full = LandmarkDetector(tracking=False)  # single pictures: keeps no state
-        self.second_look = second_look
         self._pool = ThreadPoolExecutor(1, "second-look") if second_look else None
 
     def __call__(self, frame: np.ndarray) -> TrackedFace | None:
