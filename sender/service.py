@@ -161,8 +161,7 @@ class Sender:
     def _new_stream(self) -> Encoder:
         self.encoder = Encoder(self.model, self.config.encoder, self.source.fps,
                                confirm_references=True)
-        self.encoder.picture_quality = self.bundling.picture_quality(
-            self.config.encoder.picture_quality)
+        self._follow_picture_quality()
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()
         hello = self.encoder.start()
@@ -198,13 +197,18 @@ class Sender:
         if (size := self.bundling.update(rtts, time.monotonic())) is not None:
             self.stats.bundling_changes += 1
             worst = max(r for r in rtts if r is not None)
-            quality = self.bundling.picture_quality(self.config.encoder.picture_quality)
-            if self.encoder is not None:
-                self.encoder.picture_quality = quality
+            quality = self._follow_picture_quality()
             self.say(f"path round trip {worst:.0f} ms: {size} frame(s) per message, "
                      f"reference pictures at quality {quality}")
         if len(self.pending) >= self.bundling.size:
             self._flush()
+
+    def _follow_picture_quality(self) -> int:
+        """New Reference pictures at the quality the path allows now (lower while bundling)."""
+        quality = self.bundling.picture_quality(self.config.encoder.picture_quality)
+        if self.encoder is not None:
+            self.encoder.picture_quality = quality
+        return quality
 
     def _prime_links(self) -> None:
         """A newly opened link gets the stream so far: Hello, Clock, the Reference in use and
