@@ -36,15 +36,19 @@ class LandmarkDetector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an RGB uint8 H×W×3 image, got {image.dtype} {image.shape}")
         h, w = image.shape[:2]
-        rect = self._rect if self.tracking else None
+        rect = self._rect
         if rect is None:
             found = self._detect(image)
             if found is None:
                 return None
             rect = rect_around(found.box, found.keypoints[0], found.keypoints[1], (w, h))
         points = self._mesh(image, rect)
-        self._rect = None if points is None else rect_from_landmarks(points, (w, h))
-        return None if points is None else points * (w, h, w)
+        if points is None:
+            self._rect = None
+            return None
+        if self.tracking:  # the next frame looks where this face is now
+            self._rect = rect_from_landmarks(points, (w, h))
+        return points * (w, h, w)
 
     def close(self) -> None:
         self._rect = None
