@@ -1,7 +1,8 @@
 """`facecodec bench speed`: where the milliseconds go, sender and receiver, per frame.
 
-Sender: face-mesh landmarks (MediaPipe's models on onnxruntime, with crop tracking), prior
-fit, motion quantization + packing.
+Sender: face-mesh landmarks (MediaPipe's models on onnxruntime, with crop tracking), the
+landmarks moved onto the optical flow from the reference crop, prior fit, motion
+quantization + packing.
 Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
 neural one, on CUDA when present). Then the loopback call through real data channels
 (`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from codec.prior.face_track import FaceTrack
     from codec.prior.fitting import FaceFitter
     from codec.prior.flame_io import load_prior
+    from codec.prior.reference_flow import ReferenceFlow
     from codec.render.meshwarp import MeshWarpRenderer
     from codec.video import read_frames
 
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     hello = stream_hello(model, EncoderConfig(), 25.0)
     codec = MotionCodec(model, hello)
     track, fitter, renderer = FaceTrack(), FaceFitter(model), MeshWarpRenderer(model)
-    t = {k: [] for k in ("landmarks", "fit", "encode", "decode", "render_meshwarp")}
+    flow = ReferenceFlow()
+    t = {k: [] for k in ("landmarks", "flow", "fit", "encode", "decode", "render_meshwarp")}
     ref, states, ref_crop = None, [], None
     for frame in read_frames(args.video, max_frames=args.frames):
         t0 = time.perf_counter()
@@ -55,11 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         if face is None or face.landmarks is None:
             continue
-        params = fitter.fit(face.landmarks)
+        landmarks = flow(face.crop, face.landmarks)
+        t_flow = time.perf_counter()
+        params = fitter.fit(landmarks)
         t2 = time.perf_counter()
         if ref is None:
             ref = reference_params(to_wire(params), 256)
             renderer.set_reference(face.crop, ref)
+            flow.set_reference(face.crop, landmarks)
             ref_crop = face.crop
         motion, _ = codec.encode(params, ref, 0, len(t["fit"]))
         data = encode_packet(motion, hello)
@@ -69,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         renderer.render(state)
         t5 = time.perf_counter()
         states.append(state)
-        for key, a, b in (("landmarks", t0, t1), ("fit", t1, t2), ("encode", t2, t3),
-                          ("decode", t3, t4), ("render_meshwarp", t4, t5)):  # fmt: skip
+        for key, a, b in (("landmarks", t0, t1), ("flow", t1, t_flow), ("fit", t_flow, t2),
+                          ("encode", t2, t3), ("decode", t3, t4),
+                          ("render_meshwarp", t4, t5)):  # fmt: skip
             t[key].append((b - a) * 1000)
     track.close()
     if args.checkpoint and states:

@@ -45,15 +45,21 @@ def add_encoder_options(p: argparse.ArgumentParser) -> None:
                    help="landmark looks per frame: 2 averages a tracked and a fresh one "
                    "(steadier face), 1 halves the landmark work for a slow CPU "
                    "(default: %(default)s)")
+    p.add_argument("--flow-weight", type=float, default=1.0, metavar="W",
+                   help="how far landmarks move onto the optical flow from the reference "
+                   "picture, 0..1: the face follows the pixels' real motion; 0 turns the flow "
+                   "off and saves its time on a slow CPU (default: %(default)s)")
 
 
 def encoder_config(args: argparse.Namespace):
     from codec.config import EncoderConfig
+    from codec.prior.reference_flow import FlowConfig
 
     return EncoderConfig(
         mode=args.mode, keypoints=args.keypoints, expr_dims=args.expr_dims,
         precision=args.precision, picture_codec=args.picture_codec,
         picture_quality=args.picture_quality, landmark_looks=args.landmark_looks,
+        flow=FlowConfig(weight=args.flow_weight),
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from bitstream import Steps
 from codec.prior.crop import CropConfig
 from codec.prior.fitting import FitConfig
+from codec.prior.reference_flow import FlowConfig
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class EncoderConfig:
     # its own thread); 1 = tracked only, half the work, for a slow laptop (AKD +0.09 px).
     landmark_looks: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
+    # Landmarks moved onto the optical flow from the reference crop before the fit (weight 0
+    # turns it off): AKD 1.37 -> 1.17 px on the held-out clips for ~9 ms a frame.
+    flow: FlowConfig = field(default_factory=FlowConfig)
     fit: FitConfig = field(default_factory=FitConfig)
 
     def __post_init__(self) -> None:

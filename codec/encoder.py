@@ -1,9 +1,10 @@
 """Encoder: RGB frames in, packets out.
 
-Per frame: track the crop, find landmarks, fit the prior (the first face frame is the
-reference: identity β and the picture the receiver warps), quantize the motion against the
-reference and pack it. A new reference is sent when the head leaves what the current one
-covers (turned or scaled too far), at most every `min_refresh_s`.
+Per frame: track the crop, find landmarks, move them onto the optical flow from the reference
+crop (`reference_flow.py`), fit the prior (the first face frame is the reference: identity β
+and the picture the receiver warps), quantize the motion against the reference and pack it.
+A new reference is sent when the head leaves what the current one covers (turned or scaled
+too far), at most every `min_refresh_s`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
 from codec.prior.keypoints import LOWER_LIDS, UPPER_LIDS
 from codec.prior.params import FaceParams, landmarks_in_crop
+from codec.prior.reference_flow import ReferenceFlow
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,12 @@ class Encoder:
         fit_dims = max(config.fit.n_expr, n)
         self.fitter = FaceFitter(model, replace(config.fit, n_expr=fit_dims))
         self.track = FaceTrack(config.crop, second_look=config.landmark_looks == 2)
+        self.flow = ReferenceFlow(config.flow)
         self.seq = 0
         self.ref: FaceParams | None = None  # what Motion is coded against, and its id
         self.ref_id = -1
         self.ref_seq = -(10**9)  # when the last Reference was made
-        self.offered: tuple[int, FaceParams, bytes] | None = None  # sent, not yet confirmed
+        self.offered: _Offer | None = None  # sent, not yet confirmed
         self._packet = b""  # the current Reference as sent
         self._next_ref_id = 0
         self.started = False
@@ -146,12 +149,14 @@ class Encoder:
             return EncodedFrame(seq, packets, 0, 0, crop, box, None, None, None, ms)
         size = self.config.crop.size
         if self.ref is None:
-            fitted = self.fitter.fit_reference(face.landmarks, size)
+            landmarks = face.landmarks
+            fitted = self.fitter.fit_reference(landmarks, size)
         else:
-            fitted = self.fitter.fit(face.landmarks, size)
+            landmarks = self.flow(face.crop, face.landmarks)
+            fitted = self.fitter.fit(landmarks, size)
         ref_bytes = 0
         if self._needs_reference(fitted, seq):
-            ref_packet = self._new_reference(face.crop, fitted, seq)
+            ref_packet = self._new_reference(face.crop, landmarks, fitted, seq)
             packets.append(ref_packet)
             ref_bytes = len(ref_packet)
         nominal = seq * 1000.0 / self.fps
@@ -163,7 +168,7 @@ class Encoder:
         decoded = replace(decoded, time_ms=nominal + offset)
         ms = (time.perf_counter() - t0) * 1000
         return EncodedFrame(
-            seq, packets, len(packet), ref_bytes, crop, face.box, face.landmarks, fitted,
+            seq, packets, len(packet), ref_bytes, crop, face.box, landmarks, fitted,
             decoded, ms,
         )  # fmt: skip
 
@@ -172,13 +177,13 @@ class Encoder:
         """The current Reference, then any offered one (what a newly joined receiver needs)."""
         out = {self.ref_id: self._packet} if self.ref is not None else {}
         if self.offered is not None:
-            out[self.offered[0]] = self.offered[2]
+            out[self.offered.ref_id] = self.offered.packet
         return out
 
     def confirm(self) -> None:
         """The offered Reference has arrived: code Motion against it from the next frame."""
         if self.offered is not None:
-            self._activate(*self.offered)
+            self._activate(self.offered)
 
     def finish(self, reason: str = "end of stream") -> list[bytes]:
         self.track.close()
@@ -207,22 +212,37 @@ class Encoder:
         width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
         return float(lids / max(width, 1e-6))
 
-    def _new_reference(self, crop: np.ndarray, fitted: FaceParams, seq: int) -> bytes:
+    def _new_reference(self, crop: np.ndarray, landmarks: np.ndarray, fitted: FaceParams,
+                       seq: int) -> bytes:
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
         picture = encode_picture(crop, self.config.picture_codec, self.picture_quality)
         wire = to_wire(fitted)
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))
-        offer = (ref_id, reference_params(wire, fitted.crop_size), packet)
+        params = reference_params(wire, fitted.crop_size)
+        offer = _Offer(ref_id, params, packet, crop, landmarks)
         if self.confirm_references and self.ref is not None:
             self.offered = offer
         else:
-            self._activate(*offer)
+            self._activate(offer)
         return packet
 
-    def _activate(self, ref_id: int, params: FaceParams, packet: bytes) -> None:
-        self.ref, self.ref_id, self.offered, self._packet = params, ref_id, None, packet
-        self._ref_eyes = self._eyes(params)
+    def _activate(self, offer: _Offer) -> None:
+        self.ref, self.ref_id, self._packet = offer.params, offer.ref_id, offer.packet
+        self.offered = None
+        self._ref_eyes = self._eyes(offer.params)
+        self.flow.set_reference(offer.crop, offer.landmarks)
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """A Reference as sent, with the crop and landmarks later frames' flow starts from."""
+
+    ref_id: int
+    params: FaceParams
+    packet: bytes
+    crop: np.ndarray
+    landmarks: np.ndarray
 
 
 def _blank(size: int) -> np.ndarray:

@@ -1,0 +1,101 @@
+"""Landmarks moved onto the pixels' own motion since the reference picture.
+
+The receiver warps the reference picture along the mesh, so the frame it shows matches the
+sender's crop where every mesh point moved as the pixels under it moved. MediaPipe's
+landmarks are a fresh learned guess on every frame: on the held-out clips its nose moved
+1.3 px away from where dlib saw the nose move, and on a pursed "oo" its chin dropped half as
+far as the jaw did (benchmarks/results/fit_experiments.md). Dense optical flow (DIS) from the
+reference crop to this crop measures that motion directly, and it is measured against the
+very picture the receiver warps, so its error does not pile up over time.
+
+Each landmark's reference position, moved by the flow, replaces MediaPipe's where the flow
+can be trusted: where the forward and backward flows agree. A point whose neighbourhood
+changed (lips parting, a cheek turning out of sight, a hand) fails that check and keeps
+MediaPipe's position, and a flow that disagrees with the landmarks as a whole (another face,
+a lost track) is not used at all. The irises keep MediaPipe's points: the gaze fit reads them,
+and flow there follows the lids. Depth (z) stays MediaPipe's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+IRISES = slice(468, 478)  # MediaPipe's refined iris points
+PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+           "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+           "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    weight: float = 1.0  # 0: MediaPipe's landmarks as they are; 1: the flow's where trusted
+    consistency_px: float = 1.0  # forward-backward disagreement at which trust falls to 1/e
+    max_disagreement_px: float = 8.0  # median flow-vs-landmark gap beyond which flow is unused
+    preset: str = "medium"  # DIS preset: "ultrafast", "fast" or "medium"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.weight <= 1.0:
+            raise ValueError(f"flow weight must be in [0, 1], got {self.weight}")
+        if self.preset not in PRESETS:
+            raise ValueError(f"flow preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+
+
+class ReferenceFlow:
+    """Call `set_reference` with the reference crop and its landmarks, then call the object
+    with every later crop and its landmarks to get them moved onto the measured motion."""
+
+    def __init__(self, config: FlowConfig = FlowConfig()):
+        self.config = config
+        self._dis = cv2.DISOpticalFlow_create(PRESETS[config.preset])  # type: ignore[attr-defined]
+        self._reference: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.weight > 0
+
+    def set_reference(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
+        if self.enabled:
+            self._reference = (_gray(crop), np.asarray(landmarks, np.float64)[:, :2].copy())
+
+    def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """`landmarks` (L, 2 or 3) in crop pixels, moved where the flow is trusted."""
+        if self._reference is None or not self.enabled:
+            return landmarks
+        moved, trust = self.track(crop)
+        gap = np.linalg.norm(moved - landmarks[:, :2], axis=1)
+        if np.median(gap) > self.config.max_disagreement_px:
+            return landmarks
+        w = (self.config.weight * trust)[:, None]
+        out = np.array(landmarks, np.float64, copy=True)
+        out[:, :2] = (1.0 - w) * out[:, :2] + w * moved
+        return out
+
+    def track(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The reference landmarks moved by the flow into `crop`, and each one's trust in
+        [0, 1] from the forward-backward check (irises: 0)."""
+        assert self._reference is not None
+        ref_gray, ref_points = self._reference
+        gray = _gray(crop)
+        forward = self._dis.calc(ref_gray, gray, None)
+        backward = self._dis.calc(gray, ref_gray, None)
+        moved = ref_points + _sample(forward, ref_points)
+        back = moved + _sample(backward, moved)
+        miss = np.linalg.norm(back - ref_points, axis=1)
+        trust = np.exp(-((miss / self.config.consistency_px) ** 2))
+        trust[IRISES] = 0.0
+        return moved, trust
+
+
+def _gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
+def _sample(flow: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear flow (dx, dy) at sub-pixel points (P, 2)."""
+    at = points.astype(np.float32).reshape(-1, 1, 2)
+    out = cv2.remap(flow, at[..., 0], at[..., 1], cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return out.reshape(-1, 2).astype(np.float64)

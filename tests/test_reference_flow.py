@@ -1,0 +1,86 @@
+"""Landmarks moved onto the optical flow from the reference crop (codec/prior/reference_flow.py)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from codec.prior.reference_flow import FlowConfig, ReferenceFlow
+
+
+def _texture(seed: int, size: int = 256) -> np.ndarray:
+    """A picture with detail at every scale, like skin, hair and background together."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((size, size), np.float32)
+    for sigma in (1.5, 4.0, 10.0):
+        out += cv2.GaussianBlur(rng.normal(size=(size, size)).astype(np.float32), (0, 0), sigma)
+    out = (out - out.min()) / np.ptp(out) * 255
+    return np.repeat(out.astype(np.uint8)[..., None], 3, axis=2)
+
+
+def _shifted(picture: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(picture, m, picture.shape[1::-1], flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
+
+
+def _points(n: int = 478) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return np.concatenate([rng.uniform(70, 186, size=(n, 2)), rng.normal(size=(n, 1))], axis=1)
+
+
+def test_biased_landmarks_land_on_the_pixels_motion():
+    reference, points = _texture(0), _points()
+    flow = ReferenceFlow()
+    flow.set_reference(reference, points)
+    shift = np.array([3.0, -2.0])
+    truth = points[:, :2] + shift
+    biased = points.copy()
+    biased[:, :2] = truth + np.array([1.5, 0.0])  # a detector that sits 1.5 px to the right
+    out = flow(_shifted(reference, *shift), biased)
+    body = slice(0, 468)
+    assert np.median(np.linalg.norm(out[body, :2] - truth[body], axis=1)) < 0.2
+    np.testing.assert_array_equal(out[468:], biased[468:])  # irises: the gaze fit's own
+    np.testing.assert_array_equal(out[:, 2], biased[:, 2])  # depth stays the detector's
+
+
+def test_where_the_picture_changed_the_flow_is_not_trusted():
+    reference, points = _texture(0), _points()
+    current = _shifted(reference, 2.0, 1.0)
+    current[60:130, 60:130] = _texture(1)[60:130, 60:130]  # a hand over part of the face
+    flow = ReferenceFlow()
+    flow.set_reference(reference, points)
+    detected = points.copy()
+    detected[:, :2] += np.array([2.0, 1.0])  # the detector is right this time
+    moved, trust = flow.track(current)
+    out = flow(current, detected)
+    covered = np.all((points[:, :2] > 70) & (points[:, :2] < 120), axis=1)
+    assert covered.sum() > 20
+    assert np.median(trust[covered]) < 0.4 and np.median(trust[~covered]) > 0.9
+    wrong = np.linalg.norm(moved - detected[:, :2], axis=1)[covered]
+    kept = np.linalg.norm(out[:, :2] - detected[:, :2], axis=1)[covered]
+    assert np.median(wrong) > 1.0  # the flow is lost under the hand...
+    assert np.median(kept) < 0.3 * np.median(wrong)  # ...and mostly ignored there
+
+
+def test_a_flow_that_disagrees_with_the_whole_face_is_not_used():
+    reference, points = _texture(0), _points()
+    flow = ReferenceFlow()
+    flow.set_reference(reference, points)
+    elsewhere = points.copy()
+    elsewhere[:, :2] += 20.0  # the landmarks say the face is far from where flow takes it
+    np.testing.assert_array_equal(flow(_shifted(reference, 1.0, 0.0), elsewhere), elsewhere)
+
+
+def test_weight_zero_or_no_reference_leaves_the_landmarks_alone():
+    reference, points = _texture(0), _points()
+    off = ReferenceFlow(FlowConfig(weight=0.0))
+    off.set_reference(reference, points)
+    assert off(_shifted(reference, 2.0, 0.0), points) is points
+    assert ReferenceFlow()(reference, points) is points
+
+
+def test_bad_settings_are_refused_in_one_line():
+    with pytest.raises(ValueError, match="weight"):
+        FlowConfig(weight=1.5)
+    with pytest.raises(ValueError, match="preset"):
+        FlowConfig(preset="slow")
