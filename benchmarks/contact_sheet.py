@@ -10,9 +10,10 @@ so the sheet holds the hardest frames rather than easy ones. Each row is labelle
 clip, the frame and each picture's PSNR.
 
 `--before-after` compares two senders, both drawn by the mesh warp: before, the sender as it
-was before gaze and the second landmark look (eyes not fitted, so copied from the
-reference; the tracked MediaPipe look alone); after, today's. Shown is the frame where
-before is furthest from the original.
+was when issue 12 was opened (eyes not fitted, so copied from the reference; the tracked
+MediaPipe look alone, fitted as it comes); after, today's (gaze, two looks, landmarks moved
+onto the optical flow from the reference). Shown is the frame where before is furthest from
+the original.
 """
 
 from __future__ import annotations
@@ -91,12 +92,14 @@ def _before_after_row(clip, frames: int, params: dict) -> np.ndarray:
 
     from benchmarks.metrics import psnr
     from codec.config import EncoderConfig
+    from codec.prior.reference_flow import FlowConfig
     from codec.video import read_frames, video_fps
 
     pictures = list(read_frames(clip.path, max_frames=frames))
     fps = video_fps(clip.path)
     after = EncoderConfig(**params)
-    before = replace(after, landmark_looks=1, fit=replace(after.fit, fit_gaze=False))
+    before = replace(after, landmark_looks=1, fit=replace(after.fit, fit_gaze=False),
+                     flow=FlowConfig(weight=0.0))
     crops_b, shown_b = _mesh_warp_call(pictures, before, fps)
     crops_a, shown_a = _mesh_warp_call(pictures, after, fps)
     err = np.abs(shown_b.astype(np.float32) - crops_b.astype(np.float32)).mean((1, 2, 3))

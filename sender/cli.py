@@ -98,6 +98,7 @@ async def run(args: argparse.Namespace) -> dict:
     from signaling.ice import parse_ice_server
 
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    encoder = encoder_config(args)  # bad settings are refused before anything is opened
     model = load_prior(args.flame)
     source = open_source(args, model)
     room, token = args.room, args.token
@@ -108,7 +109,7 @@ async def run(args: argparse.Namespace) -> dict:
         say(f"room {room} created; on the receiving side run:\n  facecodec receive "
             f"--signal {args.signal} --room {room} --token {created['receiver_token']}")
     config = SenderConfig(
-        encoder=encoder_config(args), frames_per_message=args.frames_per_message,
+        encoder=encoder, frames_per_message=args.frames_per_message,
         ice_servers=tuple(parse_ice_server(s) for s in args.ice_server),
         simulate_loss=args.simulate_loss, max_frames=args.frames,
     )  # fmt: skip
