@@ -60,6 +60,7 @@ def state_vector(state) -> list[float]:
 
 async def _send(args, model) -> dict:
     from codec.config import EncoderConfig
+    from codec.prior.reference_flow import FlowConfig
     from sender.capture import FileSource, SyntheticSource
     from sender.config import SenderConfig
     from sender.service import Sender
@@ -69,7 +70,8 @@ async def _send(args, model) -> dict:
     states: dict[int, list[float]] = {}
     config = SenderConfig(max_frames=args.frames, frames_per_message=args.frames_per_message,
                           ice_servers=tuple(parse_ice_server(s) for s in args.ice_server),
-                          encoder=EncoderConfig(landmark_looks=args.landmark_looks))
+                          encoder=EncoderConfig(landmark_looks=args.landmark_looks,
+                                                flow=FlowConfig(weight=args.flow_weight)))
     source = FileSource(args.video, loop=True) if args.video else SyntheticSource(model)
     sender = Sender(model, source, config,
                     SignalingClient(args.base, args.room, args.token),
@@ -113,9 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames-per-message", type=int, default=1)
     p.add_argument("--video", default=None, help="send: this file instead of the synthetic head")
     p.add_argument("--images", default=None, help="receive: keep the rendered pictures here")
-    # One landmark look by default: these runs measure the network, and both peers, the
-    # signaling server and the relay share this machine's cores with whatever else runs.
+    # One landmark look and no reference flow by default: these runs measure the network, and
+    # both peers, the signaling server and the relay share this machine's cores with whatever
+    # else runs.
     p.add_argument("--landmark-looks", type=int, choices=(1, 2), default=1)
+    p.add_argument("--flow-weight", type=float, default=0.0)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     from codec.prior.flame_io import load_prior
 
