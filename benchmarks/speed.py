@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                           ("render_meshwarp", t4, t5)):  # fmt: skip
             t[key].append((b - a) * 1000)
     track.close()
+    flow.close()
     if args.checkpoint and states:
         t["render_neural"] = _time_neural(model, args.checkpoint, ref_crop, ref, states)
     stats = {k: {"median_ms": float(np.median(v)), "p10_ms": float(np.percentile(v, 10)),

@@ -186,8 +186,13 @@ class Encoder:
             self._activate(self.offered)
 
     def finish(self, reason: str = "end of stream") -> list[bytes]:
-        self.track.close()
+        self.close()
         return [encode_packet(Bye(reason, self.seq))]
+
+    def close(self) -> None:
+        """Ends the helper threads (second landmark look, flow check) after any work in flight."""
+        self.track.close()
+        self.flow.close()
 
     def _needs_reference(self, fitted: FaceParams, seq: int) -> bool:
         if self.ref is None:

@@ -112,7 +112,7 @@ class Sender:
         if not left:  # the stream ends with its last receiver; the next one starts afresh
             if self.encoder is not None:  # closed after any frame still being encoded
                 with contextlib.suppress(RuntimeError):  # the sender is shutting down
-                    self.pool.submit(self.encoder.track.close)
+                    self.pool.submit(self.encoder.close)
             self.encoder, self.pending = None, []
         self.say(f"receiver {peer}: {why}; {left} connected" + ("" if left else
                  ", waiting for a receiver"))

@@ -111,3 +111,25 @@ def test_on_a_real_clip_the_rendered_face_follows_the_pixels_closer(dev_dir):
         return float(np.mean(10 * np.log10(255.0**2 / np.asarray(mse))))
 
     assert mean_psnr(1.0) > mean_psnr(0.0) + 0.7
+
+
+def test_the_encoder_ends_its_helper_threads_when_the_stream_ends(dev_dir):
+    import threading
+
+    from codec.config import EncoderConfig
+    from codec.encoder import Encoder
+    from codec.prior.flame_io import load_prior
+    from codec.video import read_frames
+
+    def helpers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate()
+                if t.name.startswith(("flow-check", "second-look"))}  # fmt: skip
+
+    before = helpers()  # other tests' encoders may still hold theirs
+    enc = Encoder(load_prior(None), EncoderConfig())
+    for frame in read_frames(dev_dir / "dagan_driving.mp4", max_frames=3):
+        enc.encode(frame)
+    ours = helpers() - before
+    assert {t.name.split("_")[0] for t in ours} == {"flow-check", "second-look"}
+    enc.finish()
+    assert not any(t.is_alive() for t in ours)

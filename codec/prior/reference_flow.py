@@ -14,10 +14,14 @@ changed (lips parting, a cheek turning out of sight, a hand) fails that check an
 MediaPipe's position, and a flow that disagrees with the landmarks as a whole (another face,
 a lost track) is not used at all. The irises keep MediaPipe's points: the gaze fit reads them,
 and flow there follows the lids. Depth (z) stays MediaPipe's.
+
+The two flows are independent, so the backward one runs on a second thread (OpenCV lets go
+of the GIL): on two cores the check costs little wall time.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -49,7 +53,10 @@ class ReferenceFlow:
 
     def __init__(self, config: FlowConfig = FlowConfig()):
         self.config = config
-        self._dis = cv2.DISOpticalFlow_create(PRESETS[config.preset])  # type: ignore[attr-defined]
+        create = cv2.DISOpticalFlow_create  # type: ignore[attr-defined]
+        preset = PRESETS[config.preset]
+        self._forward, self._backward = create(preset), create(preset)
+        self._pool: ThreadPoolExecutor | None = None
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -79,14 +86,23 @@ class ReferenceFlow:
         assert self._reference is not None
         ref_gray, ref_points = self._reference
         gray = _gray(crop)
-        forward = self._dis.calc(ref_gray, gray, None)
-        backward = self._dis.calc(gray, ref_gray, None)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, "flow-check")
+        later = self._pool.submit(self._backward.calc, gray, ref_gray, None)
+        forward = self._forward.calc(ref_gray, gray, None)
+        backward = later.result()
         moved = ref_points + _sample(forward, ref_points)
         back = moved + _sample(backward, moved)
         miss = np.linalg.norm(back - ref_points, axis=1)
         trust = np.exp(-((miss / self.config.consistency_px) ** 2))
         trust[IRISES] = 0.0
         return moved, trust
+
+    def close(self) -> None:
+        """Ends the helper thread (after any flow in flight); the object stays usable."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
