@@ -9,6 +9,8 @@ crop subsets at conversion time (they are the same lists, in the same order).
 
 from __future__ import annotations
 
+from functools import cache
+
 import cv2
 import numpy as np
 
@@ -43,3 +45,9 @@ class FaceMesh:
             points[first:first + 5, :2] = out[iris].reshape(5, 2)
             points[first:first + 5, 2] = points[self._refined[eye][:EYE_CONTOUR], 2].mean()
         return project(points / SIZE, rect)
+
+
+@cache
+def refined_points(head: str) -> np.ndarray:
+    """The mesh indices a refinement head ("lips", "left_eye", "right_eye") answers for."""
+    return np.asarray(Session("face_mesh.onnx").metadata[f"output_{head}"], np.int64)
