@@ -64,9 +64,10 @@ def test_gaze_round_trips_through_the_bitstream(model):
 
 
 def test_a_sideways_look_is_fitted_sent_and_rendered(model):
-    """The synthetic head looks 20° to one side: the fit says so, and the rendered iris is
-    nearer the original's than with the eyes frozen (the version 1 picture)."""
-    clip = make_clip(model, SyntheticConfig(seconds=0.8, gaze_yaw=-20.0, seed=2))
+    """The synthetic head looks at the camera in the reference, then its eyes turn up to 25°
+    to one side: the fit says so, and the rendered iris is nearer the original's than with
+    the eyes frozen as in the reference (the version 1 picture)."""
+    clip = make_clip(model, SyntheticConfig(seconds=1.2, gaze_sweep=-25.0, seed=2))
     enc = Encoder(model, without_refresh(EncoderConfig(mode="params", expr_dims=20)))
     dec = Decoder(model, MeshWarpRenderer(model))
     frozen = MeshWarpRenderer(model)
@@ -93,8 +94,9 @@ def test_a_sideways_look_is_fitted_sent_and_rendered(model):
         err.append(np.linalg.norm(ours[ids, :2] - truth[ids, :2], axis=1).mean())
         err_frozen.append(np.linalg.norm(theirs[ids, :2] - truth[ids, :2], axis=1).mean())
     detect.close()
-    assert np.median(yaws) < -5.0, yaws
-    assert len(err) >= 3 and np.mean(err) < np.mean(err_frozen), (err, err_frozen)
+    assert np.median(yaws) < -4.0 and min(yaws) < -8.0, yaws
+    # 0.34 against 1.14 px when written
+    assert len(err) >= 6 and np.mean(err) < 0.6 * np.mean(err_frozen), (err, err_frozen)
 
 
 def test_gaze_controls(model):
