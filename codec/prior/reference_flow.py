@@ -5,8 +5,9 @@ sender's crop where every mesh point moved as the pixels under it moved. MediaPi
 landmarks are a fresh learned guess on every frame: on the held-out clips its nose moved
 1.3 px away from where dlib saw the nose move, and on a pursed "oo" its chin dropped half as
 far as the jaw did (benchmarks/results/fit_experiments.md). Dense optical flow (DIS) from the
-reference crop to this crop measures that motion directly, and it is measured against the
-very picture the receiver warps, so its error does not pile up over time.
+reference crop to this crop measures that motion directly, always from the picture the
+receiver warps (as the sender saw it, before compression), so its error does not pile up
+over time.
 
 Each landmark's reference position, moved by the flow, replaces MediaPipe's where the flow
 can be trusted: where the forward and backward flows agree. A point whose neighbourhood
