@@ -76,7 +76,7 @@ class ReferenceFlow:
 
     def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """`landmarks` (L, 2 or 3) in crop pixels, moved where the flow is trusted."""
-        if self._reference is None or not self.enabled:
+        if self._reference is None:  # none yet, or the flow is off (weight 0)
             return landmarks
         moved, trust = self.track(crop)
         gap = np.linalg.norm(moved - landmarks[:, :2], axis=1)

@@ -9,13 +9,11 @@ crop subsets at conversion time (they are the same lists, in the same order).
 
 from __future__ import annotations
 
-from functools import cache
-
 import cv2
 import numpy as np
 
 from codec.prior.facemesh.rect import Rect, cut, project
-from codec.prior.facemesh.runtime import Session
+from codec.prior.facemesh.runtime import Session, metadata
 
 SIZE = 192
 EYE_CONTOUR = 16  # the first 16 of each eye list: the lid contour whose depth an iris takes
@@ -47,7 +45,7 @@ class FaceMesh:
         return project(points / SIZE, rect)
 
 
-@cache
 def refined_points(head: str) -> np.ndarray:
-    """The mesh indices a refinement head ("lips", "left_eye", "right_eye") answers for."""
-    return np.asarray(Session("face_mesh.onnx").metadata[f"output_{head}"], np.int64)
+    """The mesh indices a refinement head ("lips", "left_eye", "right_eye") answers for,
+    without loading the model again where a detector already has."""
+    return np.asarray(metadata("face_mesh.onnx")[f"output_{head}"], np.int64)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 ASSETS = Path(__file__).with_name("assets")
+_METADATA: dict[str, dict] = {}  # per model file, filled by the first session on it
 
 
 class Session:
@@ -28,7 +29,16 @@ class Session:
         self.outputs = [o.name for o in self._session.get_outputs()]
         meta = self._session.get_modelmeta().custom_metadata_map
         self.metadata = {key: json.loads(value) for key, value in meta.items()}
+        _METADATA.setdefault(filename, self.metadata)
 
     def __call__(self, image: np.ndarray) -> dict[str, np.ndarray]:
         values = self._session.run(None, {"image": image[None].astype(np.float32)})
         return dict(zip(self.outputs, values, strict=True))
+
+
+def metadata(filename: str) -> dict:
+    """A converted model's metadata, read by the first session on it (one is opened only if
+    none was)."""
+    if filename not in _METADATA:
+        Session(filename)
+    return _METADATA[filename]
