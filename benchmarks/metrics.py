@@ -37,6 +37,20 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
+def region_psnr(a: np.ndarray, b: np.ndarray, points: np.ndarray, margin: float = 0.25) -> float:
+    """PSNR inside the box around `points` (landmarks of the original), grown by `margin` of
+    its larger side: the mouth or the eyes, where a viewer looks."""
+    lo, hi = points.min(0), points.max(0)
+    grow = margin * float(max(hi - lo))
+    h, w = a.shape[:2]
+    x0, y0 = (max(int(v), 0) for v in np.floor(lo - grow))
+    x1, y1 = min(int(np.ceil(hi[0] + grow)), w), min(int(np.ceil(hi[1] + grow)), h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return float("nan")
+    mse = np.mean((a[y0:y1, x0:x1].astype(np.float64) - b[y0:y1, x0:x1]) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM over the luma channel (Wang et al. 2004: 11×11 Gaussian, σ = 1.5)."""
     x = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float64)

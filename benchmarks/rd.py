@@ -13,6 +13,7 @@ import argparse
 import csv
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,14 @@ GAZE_STRIDE = 5  # MediaPipe on both pictures: the gaze error is scored on every
 FIELDS = ["system", "setting", "clip", "frames", "fps", "payload_bytes_per_frame",
           "wire_bytes_per_frame", "total_bytes_per_frame", "total_kbps", "reference_bytes", "akd",
           "akd_mouth", "aed", "psnr", "ssim", "detector_misses", "gaze_px", "akd_jaw",
-          "akd_brows", "akd_nose", "akd_eyes", "akd_outer_mouth", "akd_inner_mouth"]  # fmt: skip
+          "akd_brows", "akd_nose", "akd_eyes", "akd_outer_mouth", "akd_inner_mouth",
+          "psnr_mouth", "psnr_eyes", "psnr_mouth_open", "psnr_eyes_blink", "open_frames",
+          "blink_frames"]  # fmt: skip
+# Frames where the original's mouth is open wider than in the first frame (the reference) by
+# this much (inner-lip gap over mouth width), and blink frames: eyes under this fraction as
+# open as in the first frame. Both measured by codec.bank.face_state on dlib's landmarks.
+OPEN_BY = 0.1
+BLINK_BELOW = 0.6
 
 
 def settings(quick: bool, full: bool, checkpoint: str | None = None) -> list[tuple[str, str, dict]]:
@@ -204,10 +212,13 @@ class SourceClip:
         from codec.prior.flame_io import load_prior
         from codec.render import make_renderer
 
+        from codec.bank import BankConfig
+
         params = dict(params)
         checkpoint = params.pop("checkpoint", None)
+        bank = BankConfig(slots=params.pop("bank_slots", BankConfig.slots))
         model = load_prior(None)
-        config = without_refresh(EncoderConfig(**params))
+        config = replace(without_refresh(EncoderConfig(**params)), bank=bank)
         renderer = make_renderer("neural" if checkpoint else "meshwarp", model, checkpoint)
         enc, dec = Encoder(model, config, self.fps), Decoder(model, renderer)
         rng = np.random.default_rng(seed)
@@ -293,7 +304,34 @@ class SourceClip:
         if self.judge is None:
             return out | dict.fromkeys(("akd", "akd_mouth", "aed", "detector_misses"))
         targets = [t for t, _ in self._truth]
-        return out | self._landmark_scores(targets, self._embeddings, images)
+        return (out | self._region_scores(images)
+                | self._landmark_scores(targets, self._embeddings, images))  # fmt: skip
+
+    def _region_scores(self, images: np.ndarray) -> dict:
+        """PSNR in boxes around the original's mouth and eyes: on every frame, on the frames
+        whose mouth is open wider than the first frame's, and on blink frames."""
+        from benchmarks.metrics import region_psnr
+        from codec.bank import face_state
+
+        truth = [(i, t) for i, (t, _) in enumerate(self._truth) if t is not None]
+        if not truth:
+            return dict.fromkeys(("psnr_mouth", "psnr_eyes", "psnr_mouth_open",
+                                  "psnr_eyes_blink", "open_frames", "blink_frames"))  # fmt: skip
+        first = face_state(truth[0][1])
+        mouth, eyes, opened, blinks = [], [], [], []
+        for i, t in truth:
+            a, b = self.crops[i], images[i]
+            mouth.append(region_psnr(a, b, t[48:68]))
+            eyes.append(region_psnr(a, b, t[36:48]))
+            state = face_state(t)
+            if state.mouth > first.mouth + OPEN_BY:
+                opened.append(mouth[-1])
+            if state.eyes < BLINK_BELOW * first.eyes:
+                blinks.append(eyes[-1])
+        mean = lambda v: float(np.nanmean(v)) if v else None  # noqa: E731
+        return {"psnr_mouth": mean(mouth), "psnr_eyes": mean(eyes),
+                "psnr_mouth_open": mean(opened), "psnr_eyes_blink": mean(blinks),
+                "open_frames": len(opened), "blink_frames": len(blinks)}  # fmt: skip
 
     def _landmark_scores(self, targets: list, people: list, images: np.ndarray,
                          groups: bool = True) -> dict:

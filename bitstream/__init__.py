@@ -9,6 +9,8 @@ from bitstream.container import FcsWriter, read_packets
 from bitstream.errors import BitstreamError
 from bitstream.packets import (
     VERSION,
+    BankRegion,
+    BankSlot,
     Bye,
     Clock,
     Hello,
@@ -25,8 +27,9 @@ from bitstream.packets import (
 from bitstream.quantize import Steps, dequantize, expression_steps, quantize
 
 __all__ = [
-    "VERSION", "BitstreamError", "Bye", "Clock", "FcsWriter", "Hello", "Motion", "MotionMode",
-    "Packet", "PacketType", "RefParams", "Reference", "Steps", "decode_packet",
+    "VERSION", "BankRegion", "BankSlot", "BitstreamError", "Bye", "Clock", "FcsWriter", "Hello",
+    "Motion", "MotionMode", "Packet", "PacketType", "RefParams", "Reference", "Steps",
+    "decode_packet",
     "dequantize", "encode_packet", "expression_steps", "pack_bundle", "packet_type", "quantize",
     "read_packets", "unpack_bundle",
 ]  # fmt: skip

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
 from bitstream import (
     VERSION,
+    BankRegion,
+    BankSlot,
     Bye,
     Hello,
     Motion,
@@ -39,6 +42,10 @@ def sample_packets(hello: Hello, rng: random.Random) -> list[bytes]:
     )  # fmt: skip
     picture = bytes(rng.randrange(256) for _ in range(200))
     out = [encode_packet(hello), encode_packet(Reference(1, "jpeg", picture, params))]
+    if hello.version >= 3:
+        bank = BankSlot(2, BankRegion.MOUTH, (80, 160, 96, 64))
+        region = replace(params, beta=np.zeros(0, np.float32))
+        out.append(encode_packet(Reference(2, "jpeg", picture[:120], region, bank)))
     for seq in range(8):
         out.append(encode_packet(random_motion(hello, rng, seq), hello))
     out.append(encode_packet(Bye("end of stream", 8)))

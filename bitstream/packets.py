@@ -1,8 +1,12 @@
-"""The packet types and their exact byte layout (format version 2; version 1 still decodes).
+"""The packet types and their exact byte layout (format version 3; versions 1 and 2 still
+decode).
 
 Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. Version 2
-added eye gaze to `Motion` (and its step and orders to `Hello`); a stream's version is its
-Hello's, and every Motion must match it. `Hello`,
+added eye gaze to `Motion` (and its step and orders to `Hello`); version 3 added the
+reference bank: a `Reference` may be a bank picture (`BankSlot`: which slot it fills, which
+region it shows, and the box of the crop it covers) that the receiver composes into the
+frames of the base reference Motion is coded against. A stream's version is its Hello's, and
+every Motion must match it. `Hello`,
 `Reference`, `Bye` and `Clock` carry a msgpack array after it, zstd-compressed only when that is
 smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
 msgpack array of the same integers is 2.8× larger (92.8 against 33.4 bytes a frame on
@@ -21,6 +25,7 @@ from bitstream.bits import BitReader, BitWriter
 from bitstream.body import pack_body, unpack_body
 from bitstream.errors import BitstreamError
 from bitstream.limits import (
+    MAX_BANK_SLOTS,
     MAX_CROP,
     MAX_EXPR_DIMS,
     MAX_KEYPOINTS,
@@ -31,8 +36,8 @@ from bitstream.limits import (
 )
 from bitstream.quantize import Steps
 
-VERSION = 2
-READABLE = (1, 2)  # versions this decoder reads
+VERSION = 3
+READABLE = (1, 2, 3)  # versions this decoder reads
 
 
 class PacketType(enum.IntEnum):
@@ -91,12 +96,36 @@ class RefParams:
     trans: np.ndarray  # (3,)
 
 
+class BankRegion(enum.IntEnum):
+    """The part of the face a bank picture is held for."""
+
+    MOUTH = 1  # lips, teeth and tongue
+    EYES = 2  # both eyes with their lids
+
+
+@dataclass(frozen=True)
+class BankSlot:
+    """Where a bank picture goes: its slot (a new picture in a held slot replaces the old one,
+    so sender and receiver always agree on what is held), its region, and the box of the
+    crop its picture covers (x, y, width, height in crop pixels)."""
+
+    slot: int  # 0..MAX_BANK_SLOTS-1
+    region: BankRegion
+    box: tuple[int, int, int, int]
+
+
 @dataclass(frozen=True)
 class Reference:
+    """A reference picture with its fitted parameters. A base reference (bank None) is what
+    Motion is coded against. A bank picture (version 3) is a region of a crop: its `params`
+    carry the fit of that frame with an empty beta (the stream's identity is the base's),
+    and `ref_id` repeats its slot."""
+
     ref_id: int  # 0..255, wraps
     codec: str  # "jpeg", "webp" or "av1"
     picture: bytes
     params: RefParams
+    bank: BankSlot | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +193,9 @@ def _fields(packet: Packet) -> tuple[PacketType, list]:
     if isinstance(packet, Reference):
         p = packet.params
         params = [_f32(p.beta), _f32(p.psi), _f32(p.pose), _f32([p.scale]), _f32(p.trans)]
-        return PacketType.REFERENCE, [packet.ref_id, packet.codec, packet.picture, params]
+        b = packet.bank
+        bank = None if b is None else [b.slot, int(b.region), *b.box]
+        return PacketType.REFERENCE, [packet.ref_id, packet.codec, packet.picture, params, bank]
     if isinstance(packet, Bye):
         return PacketType.BYE, [packet.reason[:MAX_TEXT], packet.frames]
     if isinstance(packet, Clock):
@@ -250,7 +281,7 @@ def decode_packet(data: bytes, hello: Hello | None = None) -> Packet:
     if kind == PacketType.HELLO:
         return _hello_from(fields, data[0] >> 4)
     if kind == PacketType.REFERENCE:
-        return _reference_from(fields)
+        return _reference_from(fields, data[0] >> 4)
     if kind == PacketType.CLOCK:
         return _clock_from(fields)
     return _bye_from(fields)
@@ -363,8 +394,9 @@ def _hello_from(values, version: int) -> Hello:
                  gaze_orders)
 
 
-def _reference_from(values) -> Reference:
-    f = _Fields(values, "Reference", ("ref_id", "codec", "picture", "params"))
+def _reference_from(values, version: int) -> Reference:
+    names: tuple[str, ...] = ("ref_id", "codec", "picture", "params")
+    f = _Fields(values, "Reference", names + (("bank",) if version >= 3 else ()))
     ref_id = f.int("ref_id", 0, 255)
     codec = f.text("codec")
     if codec not in ("jpeg", "webp", "av1"):
@@ -382,7 +414,25 @@ def _reference_from(values) -> Reference:
     )
     if not 1e-3 < scale[0] < 1e6:
         raise f.fail("params", "camera scale out of range")
-    return Reference(ref_id, codec, picture, RefParams(beta, psi, pose, float(scale[0]), trans))
+    bank = _bank_from(f) if version >= 3 and f.values["bank"] is not None else None
+    if bank is not None and len(beta):
+        raise f.fail("params", "of a bank picture carry no beta (the base's is used)")
+    return Reference(ref_id, codec, picture, RefParams(beta, psi, pose, float(scale[0]), trans),
+                     bank)
+
+
+def _bank_from(f: _Fields) -> BankSlot:
+    v = f.values["bank"]
+    if not isinstance(v, list) or len(v) != 6 or any(type(x) is not int for x in v):
+        raise f.fail("bank", "must be nil or [slot, region, x, y, width, height]")
+    slot, region, x, y, w, h = v
+    if not 0 <= slot < MAX_BANK_SLOTS:
+        raise f.fail("bank", f"slot {slot} out of range 0..{MAX_BANK_SLOTS - 1}")
+    if region not in {int(r) for r in BankRegion}:
+        raise f.fail("bank", f"region {region} is not one of {[int(r) for r in BankRegion]}")
+    if not (0 <= x < MAX_CROP and 0 <= y < MAX_CROP and 8 <= w <= MAX_CROP and 8 <= h <= MAX_CROP):
+        raise f.fail("bank", "box out of range")
+    return BankSlot(slot, BankRegion(region), (x, y, w, h))
 
 
 def _bye_from(values) -> Bye:

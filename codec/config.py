@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bitstream import Steps
+from codec.bank import BankConfig
 from codec.prior.crop import CropConfig
 from codec.prior.fitting import FitConfig
 from codec.prior.reference_flow import FlowConfig
@@ -36,6 +37,9 @@ class EncoderConfig:
     # turns it off): on the held-out clips AKD 1.49 -> 1.29 px for 4.5 ms a frame.
     flow: FlowConfig = field(default_factory=FlowConfig)
     fit: FitConfig = field(default_factory=FitConfig)
+    # Bank pictures of the mouth and eyes when a frame shows what no held picture covers
+    # (codec/bank.py); slots=0 turns the bank off.
+    bank: BankConfig = field(default_factory=BankConfig)
 
     def __post_init__(self) -> None:
         from codec.picture import CODECS

@@ -1,6 +1,8 @@
 """Decoder: packets in, RGB frames out.
 
-It keeps the stream's `Hello`, the last few references and the last good frame. A bad
+It keeps the stream's `Hello`, the last few base references, the bank pictures (at most
+`MAX_BANK_SLOTS`, one per slot, each replaced by the next in its slot) and the last good
+frame. A bad
 packet raises `BitstreamError` from `push` and changes nothing, so the caller can hold the
 last frame and carry on; a missing packet is simply never pushed.
 """
@@ -8,7 +10,7 @@ last frame and carry on; a missing packet is simply never pushed.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,11 +26,12 @@ from bitstream import (
     packet_type,
 )
 from bitstream.packets import SEQ_BITS
+from codec.bank import BankPicture, face_state
 from codec.driving import DrivingState
 from codec.motion import MotionCodec, reference_params
 from codec.picture import PictureError, decode_picture
 from codec.prior.flame import FlameModel
-from codec.prior.params import FaceParams
+from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.base import Renderer
 
 KEPT_REFERENCES = 4
@@ -54,6 +57,7 @@ class Decoder:
         self.motion: MotionCodec | None = None
         self.refs: OrderedDict[int, tuple[np.ndarray, FaceParams]] = OrderedDict()
         self.active_ref: int | None = None
+        self.bank: dict[int, BankPicture] = {}
         self.last: DecodedFrame | None = None
         self.bye: Bye | None = None
         self.clock_ms: float | None = None  # sender's wall clock at stream time 0 (live only)
@@ -119,6 +123,7 @@ class Decoder:
         if hello != self.hello:  # a new stream: its references are not the old ones
             self.refs.clear()
             self.active_ref = None
+            self._set_bank({})
         self.hello = hello
         self.motion = MotionCodec(self.model, hello)
 
@@ -127,6 +132,8 @@ class Decoder:
             raise BitstreamError("Reference packet: arrived before the stream's Hello")
         if len(ref.params.beta) > self.model.n_shape or len(ref.params.psi) > self.model.n_expr:
             raise BitstreamError("Reference packet: more shape or expression dims than the prior")
+        if ref.bank is not None:
+            return self._bank_picture(ref)
         try:
             picture = decode_picture(ref.picture, ref.codec, self.hello.crop_size)
         except PictureError as exc:
@@ -135,6 +142,30 @@ class Decoder:
         self.refs.move_to_end(ref.ref_id)
         while len(self.refs) > KEPT_REFERENCES:
             self.refs.popitem(last=False)
+
+    def _bank_picture(self, ref: Reference) -> None:
+        assert self.hello is not None and ref.bank is not None
+        size, (x, y, w, h) = self.hello.crop_size, ref.bank.box
+        if x + w > size or y + h > size:
+            raise BitstreamError(f"Reference packet: bank box {ref.bank.box} outside the crop")
+        if not self.refs:
+            raise BitstreamError("Reference packet: a bank picture before any base reference")
+        try:
+            patch = decode_picture(ref.picture, ref.codec, (w, h))
+        except PictureError as exc:
+            raise BitstreamError(f"Reference packet (bank slot {ref.bank.slot}): {exc}") from None
+        base = self.refs[self.active_ref if self.active_ref in self.refs else next(iter(self.refs))]
+        params = replace(reference_params(ref.params, size), beta=base[1].beta)
+        state = face_state(landmarks_in_crop(self.model, params))
+        held = BankPicture(ref.bank.slot, ref.bank.region, ref.bank.box,
+                           BankPicture.place(patch, ref.bank.box, size), params, state)
+        self._set_bank({**self.bank, held.slot: held})
+
+    def _set_bank(self, bank: dict[int, BankPicture]) -> None:
+        self.bank = bank
+        set_bank = getattr(self.renderer, "set_bank", None)
+        if set_bank is not None:
+            set_bank(list(bank.values()))
 
     def _motion(self, m: Motion) -> DecodedFrame:
         if m.ref_id not in self.refs:

@@ -4,7 +4,8 @@ Per frame: track the crop, find landmarks, move them onto the optical flow from 
 crop (`reference_flow.py`), fit the prior (the first face frame is the reference: identity β
 and the picture the receiver warps), quantize the motion against the reference and pack it.
 A new reference is sent when the head leaves what the current one covers (turned or scaled
-too far), at most every `min_refresh_s`.
+too far), at most every `min_refresh_s`. Beside it, bank pictures of the mouth and eyes
+(`bank.py`) are sent when a frame shows them further open or closed than any held picture.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bitstream import Bye, Hello, MotionMode, Reference, encode_packet, expression_steps
+from bitstream import (
+    BankSlot,
+    Bye,
+    Hello,
+    MotionMode,
+    Reference,
+    encode_packet,
+    expression_steps,
+)
+from codec.bank import BankPlanner, BankShot, face_state
 from codec.config import EncoderConfig
 from codec.driving import DrivingState
 from codec.motion import MotionCodec, reference_params, to_wire
@@ -35,7 +45,7 @@ class EncodedFrame:
     seq: int
     packets: list[bytes]  # wire packets, in send order (a Reference precedes its Motion)
     motion_bytes: int  # size of this frame's Motion packet, 0 when no face
-    reference_bytes: int  # size of a Reference sent with this frame, else 0
+    reference_bytes: int  # size of the References (base and bank) sent with this frame, else 0
     crop: np.ndarray  # the RGB crop the sender saw (what the receiver should reproduce)
     box: CropBox | None  # where that crop lies in the frame
     landmarks: np.ndarray | None  # MediaPipe landmarks in crop px, None when no face
@@ -120,6 +130,8 @@ class Encoder:
         self.fitter = FaceFitter(model, replace(config.fit, n_expr=fit_dims))
         self.track = FaceTrack(config.crop, second_look=config.landmark_looks == 2)
         self.flow = ReferenceFlow(config.flow)
+        self.bank = BankPlanner(config.bank, self.fps)
+        self._bank_packets: dict[int, bytes] = {}  # slot -> the bank picture it holds
         self.seq = 0
         self.ref: FaceParams | None = None  # what Motion is coded against, and its id
         self.ref_id = -1
@@ -159,6 +171,9 @@ class Encoder:
             ref_packet = self._new_reference(face.crop, landmarks, fitted, seq)
             packets.append(ref_packet)
             ref_bytes = len(ref_packet)
+        for shot in self._bank_shots(seq, face.crop, fitted):
+            packets.append(self._bank_packet(shot))
+            ref_bytes += len(packets[-1])
         nominal = seq * 1000.0 / self.fps
         offset = 0 if time_ms is None else round(time_ms - nominal)
         assert self.ref is not None  # _needs_reference made one
@@ -179,6 +194,12 @@ class Encoder:
         if self.offered is not None:
             out[self.offered.ref_id] = self.offered.packet
         return out
+
+    @property
+    def bank_packets(self) -> list[bytes]:
+        """The bank pictures held, in slot order (a newly joined receiver needs them too,
+        after the base References)."""
+        return [self._bank_packets[s] for s in sorted(self._bank_packets)]
 
     def confirm(self) -> None:
         """The offered Reference has arrived: code Motion against it from the next frame."""
@@ -232,10 +253,29 @@ class Encoder:
             self._activate(offer)
         return packet
 
+    def _bank_shots(self, seq: int, crop: np.ndarray, fitted: FaceParams) -> list[BankShot]:
+        if not self.config.bank.slots:
+            return []
+        lm68 = landmarks_in_crop(self.model, fitted)
+        return self.bank.update(seq, face_state(lm68), crop, lm68, fitted)
+
+    def _bank_packet(self, shot: BankShot) -> bytes:
+        """A bank picture: the region's box of the crop, with that frame's fit (no beta: the
+        stream's identity is the base's), at the quality the path allows."""
+        x, y, w, h = shot.box
+        patch = np.ascontiguousarray(shot.crop[y : y + h, x : x + w])
+        picture = encode_picture(patch, self.config.picture_codec, self.picture_quality)
+        wire = replace(to_wire(shot.params), beta=np.zeros(0, np.float32))
+        bank = BankSlot(shot.slot, shot.region, shot.box)
+        packet = encode_packet(Reference(shot.slot, self.config.picture_codec, picture, wire, bank))
+        self._bank_packets[shot.slot] = packet
+        return packet
+
     def _activate(self, offer: _Offer) -> None:
         self.ref, self.ref_id, self._packet = offer.params, offer.ref_id, offer.packet
         self.offered = None
         self._ref_eyes = self._eyes(offer.params)
+        self.bank.set_base(face_state(landmarks_in_crop(self.model, offer.params)))
         self.flow.set_reference(offer.crop, offer.landmarks)
 
 

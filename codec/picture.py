@@ -37,8 +37,10 @@ def encode_picture(rgb: np.ndarray, codec: str = "av1", quality: int = 50) -> by
     raise ValueError(f"picture codec must be one of {CODECS}, got {codec!r}")
 
 
-def decode_picture(data: bytes, codec: str, size: int) -> np.ndarray:
-    """Bytes -> RGB uint8 size×size; anything that does not decode to that raises PictureError."""
+def decode_picture(data: bytes, codec: str, size: int | tuple[int, int]) -> np.ndarray:
+    """Bytes -> RGB uint8 of `size` (an int: square; or width, height); anything that does not
+    decode to that raises PictureError."""
+    width, height = (size, size) if isinstance(size, int) else size
     if codec == "av1":
         img = _av1_decode(data)
     elif codec in ("jpeg", "webp"):
@@ -48,8 +50,9 @@ def decode_picture(data: bytes, codec: str, size: int) -> np.ndarray:
         raise PictureError(f"unknown picture codec {codec!r}")
     if img is None:
         raise PictureError(f"reference picture does not decode as {codec}")
-    if img.shape[:2] != (size, size):
-        raise PictureError(f"reference picture is {img.shape[1]}×{img.shape[0]}, expected {size}²")
+    if img.shape[:2] != (height, width):
+        raise PictureError(f"reference picture is {img.shape[1]}×{img.shape[0]}, "
+                           f"expected {width}×{height}")
     return np.ascontiguousarray(img)
 
 

@@ -8,6 +8,7 @@ import os
 import random
 import tracemalloc
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import msgpack
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 
 from bitstream import (
     VERSION,
+    BankRegion,
+    BankSlot,
     BitstreamError,
     Bye,
     FcsWriter,
@@ -30,7 +33,7 @@ from bitstream import (
     read_packets,
 )
 from bitstream.fuzz import mutations, random_motion, sample_hello, sample_packets
-from bitstream.limits import MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
+from bitstream.limits import MAX_BANK_SLOTS, MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
 
 GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"
 
@@ -50,7 +53,7 @@ def test_golden_file_bytes_are_unchanged():
     assert buf.getvalue() == GOLDEN.read_bytes()
 
 
-@pytest.mark.parametrize("version", [1, VERSION])
+@pytest.mark.parametrize("version", [1, 2, VERSION])
 def test_golden_files_decode(version):
     """Every version's golden stream still decodes: old recordings keep playing."""
     packets = list(read_packets(GOLDEN.with_name(f"bitstream_v{version}.fcs")))
@@ -58,8 +61,29 @@ def test_golden_files_decode(version):
     assert hello == sample_hello(version=version) and hello.has_gaze == (version >= 2)
     decoded = [decode_packet(p, hello) for p in packets[1:]]
     assert isinstance(decoded[0], Reference) and isinstance(decoded[-1], Bye)
-    assert [m.seq for m in decoded[1:-1]] == list(range(8))
-    assert any(any(m.gaze) for m in decoded[1:-1]) == (version >= 2)
+    references = [p for p in decoded if isinstance(p, Reference)]
+    motions = [p for p in decoded if isinstance(p, Motion)]
+    assert [m.seq for m in motions] == list(range(8))
+    assert any(any(m.gaze) for m in motions) == (version >= 2)
+    banked = [r.bank for r in references if r.bank is not None]
+    assert banked == ([BankSlot(2, BankRegion.MOUTH, (80, 160, 96, 64))] if version >= 3 else [])
+
+
+def test_a_bank_picture_round_trips_and_its_fields_are_checked():
+    hello = sample_hello()
+    ref = decode_packet(sample_packets(hello, random.Random(2))[2])
+    assert isinstance(ref, Reference) and ref.bank is not None and len(ref.params.beta) == 0
+    assert encode_packet(decode_packet(encode_packet(ref))) == encode_packet(ref)
+    for bank, why in [(BankSlot(MAX_BANK_SLOTS, BankRegion.EYES, (0, 0, 64, 32)), "slot"),
+                      (BankSlot(0, BankRegion.EYES, (0, 0, 4, 32)), "box out of range")]:
+        with pytest.raises(BitstreamError, match=why):
+            decode_packet(encode_packet(replace(ref, bank=bank)))
+    with pytest.raises(BitstreamError, match="no beta"):
+        decode_packet(encode_packet(replace(ref, params=replace(ref.params, beta=np.ones(3)))))
+    params = [b"", b"", bytes(60), np.float32([900]).tobytes(), bytes(12)]
+    body = msgpack.packb([0, "jpeg", b"x", params, [0, 9, 0, 0, 64, 64]])
+    with pytest.raises(BitstreamError, match="region 9"):
+        decode_packet(bytes([VERSION << 4 | 2]) + body)
 
 
 def test_v1_hello_and_motion_re_encode_to_their_golden_bytes():
@@ -72,7 +96,7 @@ def test_v1_hello_and_motion_re_encode_to_their_golden_bytes():
 
 
 def test_motion_version_must_match_its_stream():
-    v1, v2 = sample_hello(version=1), sample_hello()
+    v1, v2 = sample_hello(version=1), sample_hello(version=2)
     m = random_motion(v2, random.Random(3))
     with pytest.raises(BitstreamError, match="version 2 in a version 1 stream"):
         decode_packet(encode_packet(m, v2), v1)
@@ -124,7 +148,7 @@ def test_hello_round_trips(n, k):
     "data, message",
     [
         (b"", "empty"),
-        (bytes([0x31]), "version 3, this decoder reads versions 1, 2"),
+        (bytes([0x41]), "version 4, this decoder reads versions 1, 2, 3"),
         (bytes([0x17]), "unknown type 7"),
         (bytes([0x13]), "before the stream's Hello"),
         (bytes([0x14]) + msgpack.packb(["x"]), "expected 2 fields"),

@@ -12,6 +12,11 @@ into a triangle-id buffer back to front:
    each eye opening the picture slides by the iris's motion (gaze), under the lids;
 3. the skin triangles, sorted by depth so the far side of a turned head is hidden.
 
+With a reference bank (`codec/bank.py`), the mouth and the eyes are then taken from the held
+picture whose state is nearest the frame's (`compose.py`): the same triangles map that
+picture's own mesh onto the frame, and a feathered mask blends it in, so an open mouth shows
+the teeth the sender saw and a blink closes.
+
 In keypoints mode the driving mesh is first moved onto the received keypoints: their
 residuals from the keypoints the parameters predict are spread over the mesh by Gaussian
 radial basis functions, so what the sender paid for on the wire shapes the frame (a
@@ -25,9 +30,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from bitstream import BankRegion
+from codec.bank import BankPicture, face_state
 from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
+from codec.render.compose import Candidate, box_mask, choose, region_mask
 from codec.render.mesh_regions import find_regions
 
 CAVITY_RGB = np.array([42.0, 14.0, 16.0])  # a dark mouth interior, a little red
@@ -54,6 +62,8 @@ class MeshWarpRenderer:
         self.holes = [h for h in (*self.regions.eyes, self.regions.mouth) if len(h) >= 3]
         self.irises = _irises_for(model, self.holes[: len(self.regions.eyes)])
         self._ready = False
+        self.bank: dict[int, _BankSource] = {}
+        self._chosen: dict[BankRegion, BankPicture | None] = {}
 
     # -- per reference --------------------------------------------------------------------
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
@@ -76,8 +86,30 @@ class MeshWarpRenderer:
         self.sheet_tris = _delaunay(sheet, self.size)
         self.src_sheet = sheet
         self.src = src
-        self.src_mouth_open = _opening(src[self.regions.mouth]) if len(self.regions.mouth) else 0
+        self.src_mouth_open = self._mouth_open(src)
+        mesh = mesh_in_crop(self.model, params)
+        self.base = Candidate(None, face_state(self.model.landmarks(mesh, "ibug68")),
+                              params.euler)
         self._ready = True
+
+    def set_bank(self, pictures: list[BankPicture]) -> None:
+        """The bank pictures held (each with its own mesh); replaces the previous set."""
+        held = {}
+        for p in pictures:
+            old = self.bank.get(p.slot)
+            if old is not None and old.candidate.picture is p:
+                held[p.slot] = old
+                continue
+            mesh = mesh_in_crop(self.model, p.params)
+            valid = cv2.GaussianBlur(box_mask(p.box, p.canvas.shape[0]), (0, 0), 1.5)
+            held[p.slot] = _BankSource(Candidate(p, p.state, p.params.euler), mesh[:, :2],
+                                       valid, self._mouth_open(mesh[:, :2]))
+        self.bank = held
+        self._chosen = {r: c for r, c in self._chosen.items()
+                        if c is None or any(b.candidate.picture is c for b in held.values())}
+
+    def _mouth_open(self, src: np.ndarray) -> float:
+        return _opening(src[self.regions.mouth]) if len(self.regions.mouth) else 0.0
 
     # -- per frame ------------------------------------------------------------------------
     def render(self, driving: DrivingState) -> np.ndarray:
@@ -97,13 +129,57 @@ class MeshWarpRenderer:
         maps = _backward_map(ids, src_tris, dst_tris, self.size)
         out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
+        mouth_open = self.src_mouth_open
+        if self.bank:
+            mouth_open = self._compose(out, ids, layers, mesh, driving)
         if len(self.regions.mouth):
-            self._shade_mouth(out, ids, layers, dst)
+            self._shade_mouth(out, ids, layers, dst, mouth_open)
         return out, np.stack(maps, axis=-1)
 
-    def _triangles(self, dst: np.ndarray, depth: np.ndarray):
-        """Source and destination corners of every triangle, and where each layer starts."""
+    def _compose(self, out, ids, layers, mesh, driving: DrivingState) -> float:
+        """Each region from its chosen bank picture; returns the mouth opening (px) of the
+        picture the mouth now comes from."""
+        lm = self.model.landmarks(mesh, "ibug68")[:, :2]
+        frame, euler = face_state(lm), driving.params.euler
+        mouth_open = self.src_mouth_open
+        for region in BankRegion:
+            held = [b.candidate for b in self.bank.values() if b.candidate.picture is not None
+                    and b.candidate.picture.region == region]  # fmt: skip
+            if not held:
+                continue
+            pick = choose(region, frame, euler, [self.base, *held], self._chosen.get(region))
+            self._chosen[region] = pick.picture
+            if pick.picture is None:
+                continue
+            source = self.bank[pick.picture.slot]
+            self._paste(out, ids, layers, mesh, source, region_mask(lm, region, self.size))
+            if region == BankRegion.MOUTH:
+                mouth_open = source.mouth_open
+        return mouth_open
+
+    def _paste(self, out, ids, layers, mesh, source: _BankSource, mask: np.ndarray) -> None:
+        """Blend the bank picture, warped along its own mesh, into `out` where `mask` says."""
+        rows, cols = np.nonzero(mask > 1e-3)
+        if not len(rows):
+            return
+        y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        src_tris, dst_tris, _ = self._triangles(mesh[:, :2], mesh[:, 2], source.src)
+        window = ids[y0:y1, x0:x1]
+        mx, my = _backward_map(window, src_tris, dst_tris, self.size, (x0, y0))
+        picture = source.candidate.picture
+        assert picture is not None
+        sampled = cv2.remap(picture.canvas, mx, my, cv2.INTER_LINEAR)
+        valid = cv2.remap(source.valid, mx, my, cv2.INTER_LINEAR)
+        alpha = mask[y0:y1, x0:x1] * valid * (window > layers[1])  # not the background sheet
+        part = out[y0:y1, x0:x1].astype(np.float32)
+        a = alpha[..., None]
+        out[y0:y1, x0:x1] = np.rint(part * (1 - a) + sampled * a).astype(np.uint8)
+
+    def _triangles(self, dst: np.ndarray, depth: np.ndarray, src: np.ndarray | None = None):
+        """Source and destination corners of every triangle, and where each layer starts.
+        `src` is the mesh of the picture sampled (default: the reference's)."""
         c = self.config
+        src = self.src if src is None else src
         sim = _similarity(self.src[self.outline], dst[self.outline])
         ring1, ring2 = np.split(self.rings_src, 2)
         f = self.follow[:, None]
@@ -113,12 +189,12 @@ class MeshWarpRenderer:
         src_parts = [self.src_sheet[self.sheet_tris]]
         dst_parts = [dst_sheet[self.sheet_tris]]
         for i, loop in enumerate(self.holes):
-            shift = self._gaze_shift(loop, self.irises[i], dst) if i < len(self.irises) else 0.0
-            src_parts.append(_fan(self.src[loop]) + shift)
+            iris = self.irises[i] if i < len(self.irises) else None
+            src_parts.append(_fan(src[loop]) + self._gaze_shift(loop, iris, dst, src))
             dst_parts.append(_fan(dst[loop]))
         order = np.argsort(-depth[self.skin].mean(1), kind="stable")  # far first
         skin = self.skin[order]
-        src_parts.append(self.src[skin])
+        src_parts.append(src[skin])
         dst_parts.append(dst[skin])
         sizes = np.cumsum([0] + [len(p) for p in dst_parts])
         return np.concatenate(src_parts), np.concatenate(dst_parts), sizes
@@ -139,13 +215,14 @@ class MeshWarpRenderer:
         out[:, :2] += kernel(mesh[:, :2], predicted) @ weights
         return out
 
-    def _gaze_shift(self, loop: np.ndarray, iris: np.ndarray | None, dst: np.ndarray):
-        """Where the reference's iris is, minus where the lids' motion alone would take the
+    def _gaze_shift(self, loop: np.ndarray, iris: np.ndarray | None, dst: np.ndarray,
+                    src: np.ndarray):
+        """Where the picture's iris is, minus where the lids' motion alone would take the
         driving iris from: the eye's picture slides by this inside the opening."""
         if iris is None:
             return 0.0
-        affine = _affine(dst[loop], self.src[loop])
-        return self.src[iris].mean(0) - _apply(affine, dst[iris].mean(0)[None])[0]
+        affine = _affine(dst[loop], src[loop])
+        return src[iris].mean(0) - _apply(affine, dst[iris].mean(0)[None])[0]
 
     def _rasterize(self, dst_tris: np.ndarray) -> np.ndarray:
         ids = np.zeros((self.size, self.size), np.int32)
@@ -155,19 +232,31 @@ class MeshWarpRenderer:
             cv2.fillConvexPoly(ids, fixed[i], (int(i) + 1,), lineType=cv2.LINE_8, shift=4)
         return ids
 
-    def _shade_mouth(self, out, ids, layers, dst) -> None:
-        """Darken the mouth opening where it is wider than the reference could show."""
+    def _shade_mouth(self, out, ids, layers, dst, src_open: float) -> None:
+        """Darken the mouth opening where it is wider than the picture it comes from (whose
+        opening is `src_open` px) could show."""
         first = layers[1] + sum(len(h) for h in self.holes[:-1]) + 1
         inside = (ids >= first) & (ids < first + len(self.regions.mouth))
         if not inside.any():
             return
         opening = _opening(dst[self.regions.mouth])
-        alpha = 1.0 if self.src_mouth_open < 2.0 else 1.0 - self.src_mouth_open / max(opening, 1e-6)
+        alpha = 1.0 if src_open < 2.0 else 1.0 - src_open / max(opening, 1e-6)
         alpha = float(np.clip(alpha, 0.0, 1.0))
         if alpha <= 0:
             return
         pixels = out[inside].astype(np.float32)
         out[inside] = (pixels * (1 - alpha) + CAVITY_RGB * alpha).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class _BankSource:
+    """A bank picture ready to sample: its mesh in the picture (2D), where it is valid, and
+    how far its mouth is open (px)."""
+
+    candidate: Candidate
+    src: np.ndarray
+    valid: np.ndarray
+    mouth_open: float
 
 
 # -- geometry helpers ---------------------------------------------------------------------
@@ -252,8 +341,9 @@ def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
-def _backward_map(ids, src_tris, dst_tris, size):
-    """Per pixel, the source position under its triangle's affine map (identity where none)."""
+def _backward_map(ids, src_tris, dst_tris, size, origin=(0, 0)):
+    """Per pixel, the source position under its triangle's affine map (identity where none);
+    `ids` may be a window of the frame whose top-left corner is `origin`."""
     n = len(dst_tris)
     d0, s0 = dst_tris[:, 0], src_tris[:, 0]
     e = np.stack([dst_tris[:, 1] - d0, dst_tris[:, 2] - d0], axis=2)  # (n, 2, 2) columns e1 e2
@@ -270,7 +360,8 @@ def _backward_map(ids, src_tris, dst_tris, size):
     A[1:, :2] = np.where(ok[:, None, None], M.transpose(0, 2, 1), 0)
     A[1:, 2] = np.where(ok[:, None], s0 - np.einsum("nij,nj->ni", M, d0), 0)
     per_pixel = A[ids]  # (H, W, 3, 2)
-    xs, ys = _grid(size)
+    (x0, y0), (h, w) = origin, ids.shape
+    xs, ys = (g[y0 : y0 + h, x0 : x0 + w] for g in _grid(size))
     mx = per_pixel[..., 0, 0] * xs + per_pixel[..., 1, 0] * ys + per_pixel[..., 2, 0]
     my = per_pixel[..., 0, 1] * xs + per_pixel[..., 1, 1] * ys + per_pixel[..., 2, 1]
     return mx, my

@@ -1,0 +1,200 @@
+"""The reference bank: a few pictures of the mouth and eyes held beside the base reference.
+
+One base picture can only be bent into shape: a mouth that opens wider than in it shows a
+dark hole where the person shows teeth, eyes that close further stay half open. So the
+sender adds a bank picture (one region of the crop, a few hundred bytes) when a frame shows
+what no held picture covers: the mouth open wider, the eyes closed further. The receiver
+takes each region from the held picture whose state is nearest the decoded frame's, chosen
+from the decoded parameters alone, so the choice costs no bits per frame.
+
+Both sides measure a region's state the same way (`face_state`, on iBUG-68 landmarks), and
+the sender names the slot each picture fills, so both always agree on what is held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bitstream import BankRegion
+from bitstream.limits import MAX_BANK_SLOTS
+from codec.prior.keypoints import LOWER_LIDS, UPPER_LIDS
+from codec.prior.params import FaceParams
+
+REGION_POINTS = {
+    BankRegion.MOUTH: np.arange(48, 68),
+    BankRegion.EYES: np.arange(36, 48),
+}
+INNER_GAPS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner lip, left to right
+
+
+@dataclass(frozen=True)
+class BankConfig:
+    slots: int = 4  # bank pictures held at once; 0 turns the bank off
+    # A mouth picture when the inner lips part (gap over mouth width) by this much more than
+    # in every held picture, and by at least `mouth_min`:
+    mouth_step: float = 0.1
+    mouth_min: float = 0.15
+    # An eyes picture when the eyes are open under this fraction of every held picture's:
+    eyes_ratio: float = 0.55
+    peak_frames: int = 4  # the widest (most closed) frame within this many is the one sent
+    min_spacing_s: float = 0.8  # between two bank pictures
+    margin: float = 0.3  # the box around a region's landmarks, as a fraction of its size
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.slots <= MAX_BANK_SLOTS:
+            raise ValueError(f"bank slots must be 0..{MAX_BANK_SLOTS}, got {self.slots}")
+        if self.peak_frames < 1 or self.min_spacing_s < 0 or self.margin < 0:
+            raise ValueError("bank peak_frames must be >= 1, spacing and margin >= 0")
+
+
+@dataclass(frozen=True)
+class FaceState:
+    """How far the mouth and the eyes are open, as ratios that do not change with scale."""
+
+    mouth: float  # inner-lip gap over mouth width
+    eyes: float  # lid gap over eye width, both eyes
+
+    def of(self, region: BankRegion) -> float:
+        return self.mouth if region == BankRegion.MOUTH else self.eyes
+
+
+def face_state(lm68: np.ndarray) -> FaceState:
+    lm = np.asarray(lm68)[:, :2]
+    gaps = np.linalg.norm(lm[[a for a, _ in INNER_GAPS]] - lm[[b for _, b in INNER_GAPS]], axis=1)
+    mouth = gaps.mean() / max(float(np.linalg.norm(lm[54] - lm[48])), 1e-6)
+    lids = np.linalg.norm(lm[list(UPPER_LIDS)] - lm[list(LOWER_LIDS)], axis=1).sum()
+    width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
+    return FaceState(float(mouth), float(lids / max(width, 1e-6)))
+
+
+def region_box(lm68: np.ndarray, region: BankRegion, size: int,
+               margin: float) -> tuple[int, int, int, int]:
+    """The crop box (x, y, w, h) a region's picture covers: its landmarks' bounds grown by
+    `margin` (more upward for the eyes, where the lids move), on an 8 px grid, in the crop."""
+    pts = np.asarray(lm68)[REGION_POINTS[region], :2]
+    lo, hi = pts.min(0), pts.max(0)
+    span = hi - lo
+    grow = np.array([margin * span[0], margin * span[0]])
+    if region == BankRegion.EYES:  # eye landmarks hug the lids: reach up to the brows
+        grow[1] = 0.5 * span[0] / 2
+    x0, y0 = np.floor((lo - grow) / 8) * 8
+    x1, y1 = np.ceil((hi + grow) / 8) * 8
+    x0, y0 = max(int(x0), 0), max(int(y0), 0)
+    x1, y1 = min(int(x1), size), min(int(y1), size)
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        raise ValueError("region box outside the crop")
+    return x0, y0, x1 - x0, y1 - y0
+
+
+@dataclass(frozen=True)
+class BankShot:
+    """A frame chosen for the bank: the slot it fills, its region and box, its crop."""
+
+    slot: int
+    region: BankRegion
+    box: tuple[int, int, int, int]
+    crop: np.ndarray
+    lm68: np.ndarray
+    params: FaceParams  # the frame's fit
+
+
+@dataclass(frozen=True)
+class BankPicture:
+    """A bank picture as the receiver holds it: its patch on a crop-size canvas at its box,
+    that frame's fit (with the stream's identity) and the state it shows."""
+
+    slot: int
+    region: BankRegion
+    box: tuple[int, int, int, int]
+    canvas: np.ndarray  # RGB uint8, crop size; black outside the box
+    params: FaceParams
+    state: FaceState
+
+    @staticmethod
+    def place(patch: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+        x, y, w, h = box
+        canvas = np.zeros((size, size, 3), np.uint8)
+        canvas[y : y + h, x : x + w] = patch
+        return canvas
+
+
+@dataclass
+class _Held:
+    region: BankRegion
+    value: float
+    seq: int
+
+
+@dataclass
+class BankPlanner:
+    """The sender's side: which frames become bank pictures, and into which slot.
+
+    `update` sees every fitted frame. When one shows a region beyond every held picture's
+    state (the base's included), the planner waits up to `peak_frames` for the widest
+    (most closed) frame of that moment and returns it; a full bank gives up the oldest
+    picture of the same region, else the oldest."""
+
+    config: BankConfig
+    fps: float
+    base: FaceState | None = None
+    held: dict[int, _Held] = field(default_factory=dict)
+    _pending: dict[BankRegion, tuple[float, int, BankShot]] = field(default_factory=dict)
+    _last_seq: int = -(10**9)
+
+    def set_base(self, state: FaceState) -> None:
+        self.base = state
+
+    def update(self, seq: int, state: FaceState, crop: np.ndarray, lm68: np.ndarray,
+               params) -> list[BankShot]:
+        if not self.config.slots or self.base is None:
+            return []
+        out = []
+        for region in BankRegion:
+            value = state.of(region)
+            pending = self._pending.get(region)
+            if pending is None and self._beyond(region, value) and self._spaced(seq):
+                pending = (value, seq, self._shot(region, crop, lm68, params))
+            elif pending is not None and _better(region, value, pending[0]):
+                pending = (value, pending[1], self._shot(region, crop, lm68, params))
+            if pending is None:
+                continue
+            self._pending[region] = pending
+            if seq - pending[1] + 1 >= self.config.peak_frames:
+                out.append(self._commit(region, pending[0], seq, pending[2]))
+        return out
+
+    def _beyond(self, region: BankRegion, value: float) -> bool:
+        c = self.config
+        assert self.base is not None
+        known = [self.base.of(region)] + [h.value for h in self.held.values()
+                                          if h.region == region]  # fmt: skip
+        if region == BankRegion.MOUTH:
+            return value >= c.mouth_min and value > max(known) + c.mouth_step
+        return value < c.eyes_ratio * min(known)
+
+    def _spaced(self, seq: int) -> bool:
+        return seq - self._last_seq >= self.config.min_spacing_s * self.fps
+
+    def _shot(self, region: BankRegion, crop, lm68, params) -> BankShot:
+        box = region_box(lm68, region, crop.shape[0], self.config.margin)
+        return BankShot(-1, region, box, crop, lm68, params)
+
+    def _commit(self, region: BankRegion, value: float, seq: int, shot: BankShot) -> BankShot:
+        del self._pending[region]
+        slot = self._free_slot(region)
+        self.held[slot] = _Held(region, value, seq)
+        self._last_seq = seq
+        return BankShot(slot, region, shot.box, shot.crop, shot.lm68, shot.params)
+
+    def _free_slot(self, region: BankRegion) -> int:
+        free = [s for s in range(self.config.slots) if s not in self.held]
+        if free:
+            return free[0]
+        same = [s for s, h in self.held.items() if h.region == region] or list(self.held)
+        return min(same, key=lambda s: self.held[s].seq)
+
+
+def _better(region: BankRegion, value: float, than: float) -> bool:
+    return value > than if region == BankRegion.MOUTH else value < than

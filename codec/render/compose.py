@@ -1,0 +1,80 @@
+"""Per-region composition: which held picture each region of a frame comes from, and the soft
+masks that blend it in.
+
+A region is taken from the held picture (the base reference or a bank picture) whose state
+for that region is nearest the frame's: for the mouth, one opened too little costs twice what
+one opened too much does (a dark hole is worse than teeth a little squeezed); a head turned
+away from the picture's pose costs too. A choice is kept until another is clearly better, so
+a region does not flicker between two pictures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from bitstream import BankRegion
+from codec.bank import BankPicture, FaceState
+
+UNDER_OPEN = 2.0  # mouth: how much worse too little opening is than too much
+POSE_COST = 0.004  # per degree of yaw or pitch between the frame and the picture
+KEEP = 0.03  # a new choice must beat the current one by this much
+# The blended area around each region's landmarks (scale about their centre: x, y), and the
+# feather's width as a fraction of the region's width.
+GROW = {BankRegion.MOUTH: (1.25, 1.5), BankRegion.EYES: (1.5, 2.6)}
+FEATHER = 0.12
+
+
+@dataclass(frozen=True)
+class Candidate:
+    picture: BankPicture | None  # None: the base reference
+    state: FaceState
+    euler: np.ndarray  # degrees (yaw, pitch, roll)
+
+
+def cost(region: BankRegion, frame: FaceState, euler: np.ndarray, c: Candidate) -> float:
+    gap = c.state.of(region) - frame.of(region)
+    if region == BankRegion.MOUTH and gap < 0:
+        gap *= UNDER_OPEN
+    return abs(gap) + POSE_COST * float(np.abs(c.euler[:2] - euler[:2]).sum())
+
+
+def choose(region: BankRegion, frame: FaceState, euler: np.ndarray,
+           candidates: list[Candidate], current: BankPicture | None) -> Candidate:
+    """The candidate for `region`, keeping `current` unless another is better by KEEP."""
+    scored = [(cost(region, frame, euler, c), c) for c in candidates]
+    best_cost, best = min(scored, key=lambda s: s[0])
+    for score, c in scored:
+        if c.picture is current and score <= best_cost + KEEP:
+            return c
+    return best
+
+
+def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
+    """A soft (0..1) float32 mask of the region around its landmarks in the output frame."""
+    from codec.bank import REGION_POINTS
+
+    mask = np.zeros((size, size), np.float32)
+    pts = np.asarray(lm68)[:, :2]
+    groups = [REGION_POINTS[region]] if region == BankRegion.MOUTH else [
+        np.arange(36, 42), np.arange(42, 48)]  # fmt: skip
+    gx, gy = GROW[region]
+    width = np.ptp(pts[REGION_POINTS[region], 0])
+    for idx in groups:
+        p = pts[idx]
+        centre = p.mean(0)
+        grown = centre + (p - centre) * np.array([gx, gy])
+        hull = cv2.convexHull(grown.astype(np.float32))
+        cv2.fillConvexPoly(mask, np.rint(hull * 16).astype(np.int32), (1.0,), cv2.LINE_AA, 4)
+    sigma = max(FEATHER * width, 1.0)
+    return cv2.GaussianBlur(mask, (0, 0), sigma)
+
+
+def box_mask(box: tuple[int, int, int, int], size: int, inset: int = 3) -> np.ndarray:
+    """1 inside a bank picture's box (less `inset` px, where its codec's edges are), else 0."""
+    x, y, w, h = box
+    valid = np.zeros((size, size), np.float32)
+    valid[y + inset : y + h - inset, x + inset : x + w - inset] = 1.0
+    return valid
