@@ -40,7 +40,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def region_psnr(a: np.ndarray, b: np.ndarray, points: np.ndarray, margin: float = 0.25) -> float:
     """PSNR inside the box around `points` (landmarks of the original), grown by `margin` of
     its larger side: the mouth or the eyes, where a viewer looks."""
-    lo, hi = points.min(0), points.max(0)
+    xy = np.asarray(points)[:, :2]
+    lo, hi = xy.min(0), xy.max(0)
     grow = margin * float(max(hi - lo))
     h, w = a.shape[:2]
     x0, y0 = (max(int(v), 0) for v in np.floor(lo - grow))

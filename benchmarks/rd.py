@@ -89,6 +89,9 @@ def parse(argv):
     p.add_argument("--systems", nargs="+", default=None, metavar="SYSTEM",
                    help="only these systems, e.g. facecodec-meshwarp facecodec-neural x264")
     p.add_argument("--no-reenact", action="store_true", help="skip the cross-identity cells")
+    p.add_argument("--bank-slots", type=int, default=None, metavar="S",
+                   help="facecodec's reference bank: bank pictures held (0: one reference "
+                   'only); its settings are named with " bank=S" (default: the encoder\'s)')
     p.add_argument("--checkpoint", default=None,
                    help="also run every facecodec setting with this neural renderer checkpoint")
     return p.parse_args(argv)  # fmt: skip
@@ -114,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     grid = [g for g in settings(args.quick, args.full, args.checkpoint)
             if (args.only is None or g[1] in args.only)
             and (args.systems is None or g[0] in args.systems)]
+    if args.bank_slots is not None:
+        grid = [(sys_, f"{name} bank={args.bank_slots}", {**params, "bank_slots": args.bank_slots})
+                if sys_.startswith("facecodec") else (sys_, name, params)
+                for sys_, name, params in grid]  # fmt: skip
     clips = list_clips(args.videos)
     if args.held_out:
         from codec.prior.flame_io import load_prior
@@ -205,14 +212,13 @@ class SourceClip:
         """Encode, then decode what arrives: with `loss`, each Motion packet is lost at that
         rate (Hello and Reference travel on the reliable channel and always arrive)."""
         from bitstream import PacketType, packet_type
+        from codec.bank import BankConfig
         from codec.config import EncoderConfig, without_refresh
         from codec.decoder import Decoder
         from codec.encoder import Encoder
         from codec.offline import transcode
         from codec.prior.flame_io import load_prior
         from codec.render import make_renderer
-
-        from codec.bank import BankConfig
 
         params = dict(params)
         checkpoint = params.pop("checkpoint", None)
@@ -412,6 +418,20 @@ def summarize(records: list[dict]) -> str:
             cells = " | ".join(f(_mean(rows, f"akd_{g}")) for g in
                                ("jaw", "brows", "nose", "eyes", "outer_mouth", "inner_mouth"))
             lines.append(f"| {system} | {setting} | {cells} |")
+    if any(r.get("psnr_mouth") is not None for r in records):
+        lines += ["", "PSNR (dB) in boxes around the original's mouth and eyes; 'open': frames "
+                  "whose mouth is open wider than the first frame's, 'blink': frames whose eyes "
+                  f"are under {BLINK_BELOW:g}× as open (their counts over all clips):", "",
+                  "| system | setting | whole | mouth | eyes | mouth, open | open frames | "
+                  "eyes, blink | blink frames |", "|---|---|---|---|---|---|---|---|---|"]
+        for (system, setting), rows in groups.items():
+            opened = sum(r.get("open_frames") or 0 for r in rows)
+            blinks = sum(r.get("blink_frames") or 0 for r in rows)
+            lines.append(
+                f"| {system} | {setting} | {f(_mean(rows, 'psnr'))} | "
+                f"{f(_mean(rows, 'psnr_mouth'))} | {f(_mean(rows, 'psnr_eyes'))} | "
+                f"{f(_mean(rows, 'psnr_mouth_open'))} | {opened} | "
+                f"{f(_mean(rows, 'psnr_eyes_blink'))} | {blinks} |")
     return "\n".join(lines)
 
 

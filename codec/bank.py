@@ -13,7 +13,7 @@ the sender names the slot each picture fills, so both always agree on what is he
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,19 +27,24 @@ REGION_POINTS = {
     BankRegion.EYES: np.arange(36, 48),
 }
 INNER_GAPS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner lip, left to right
+# How far two states must differ to look different, per measure: distances between states
+# are in these units, so one threshold serves the mouth's two measures and the eyes' one.
+SCALES = {"mouth": 0.1, "width": 0.06, "eyes": 0.08}
 
 
 @dataclass(frozen=True)
 class BankConfig:
     slots: int = 4  # bank pictures held at once; 0 turns the bank off
-    # A mouth picture when the inner lips part (gap over mouth width) by this much more than
-    # in every held picture, and by at least `mouth_min`:
-    mouth_step: float = 0.1
-    mouth_min: float = 0.15
-    # An eyes picture when the eyes are open under this fraction of every held picture's:
-    eyes_ratio: float = 0.55
+    # A mouth picture when the mouth is open (gap over width at least `mouth_min`) and its
+    # shape is at least `novelty` (in SCALES units) from every held picture's: open wider,
+    # or as wide but stretched (a grin shows teeth), or rounded.
+    mouth_min: float = 0.08
+    novelty: float = 1.0
+    # An eyes picture when the eyes are open under this fraction of every held picture's
+    # (as fitted: the fit reads a blink as about 0.75 of open, dlib as 0.5):
+    eyes_ratio: float = 0.8
     peak_frames: int = 4  # the widest (most closed) frame within this many is the one sent
-    min_spacing_s: float = 0.8  # between two bank pictures
+    min_spacing_s: float = 0.8  # between two bank pictures of one region
     margin: float = 0.3  # the box around a region's landmarks, as a fraction of its size
 
     def __post_init__(self) -> None:
@@ -51,22 +56,35 @@ class BankConfig:
 
 @dataclass(frozen=True)
 class FaceState:
-    """How far the mouth and the eyes are open, as ratios that do not change with scale."""
+    """The shape of the mouth and how far the eyes are open, as ratios that do not change
+    with the face's size in the crop."""
 
     mouth: float  # inner-lip gap over mouth width
+    width: float  # mouth width over the outer eye corners' distance
     eyes: float  # lid gap over eye width, both eyes
-
-    def of(self, region: BankRegion) -> float:
-        return self.mouth if region == BankRegion.MOUTH else self.eyes
 
 
 def face_state(lm68: np.ndarray) -> FaceState:
     lm = np.asarray(lm68)[:, :2]
     gaps = np.linalg.norm(lm[[a for a, _ in INNER_GAPS]] - lm[[b for _, b in INNER_GAPS]], axis=1)
-    mouth = gaps.mean() / max(float(np.linalg.norm(lm[54] - lm[48])), 1e-6)
+    mouth_width = float(np.linalg.norm(lm[54] - lm[48]))
     lids = np.linalg.norm(lm[list(UPPER_LIDS)] - lm[list(LOWER_LIDS)], axis=1).sum()
-    width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
-    return FaceState(float(mouth), float(lids / max(width, 1e-6)))
+    eye_width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
+    corners = max(float(np.linalg.norm(lm[45] - lm[36])), 1e-6)
+    return FaceState(float(gaps.mean() / max(mouth_width, 1e-6)), mouth_width / corners,
+                     float(lids / max(eye_width, 1e-6)))  # fmt: skip
+
+
+def distance(region: BankRegion, frame: FaceState, held: FaceState,
+             under_open: float = 1.0) -> float:
+    """How different a region looks in two states, in SCALES units. With `under_open` > 1, a
+    held mouth open less than the frame's counts that much more (it would show a dark hole
+    where the frame shows teeth)."""
+    if region == BankRegion.EYES:
+        return abs(held.eyes - frame.eyes) / SCALES["eyes"]
+    gap = (held.mouth - frame.mouth) / SCALES["mouth"]
+    gap *= under_open if gap < 0 else 1.0
+    return float(np.hypot(gap, (held.width - frame.width) / SCALES["width"]))
 
 
 def region_box(lm68: np.ndarray, region: BankRegion, size: int,
@@ -98,6 +116,7 @@ class BankShot:
     crop: np.ndarray
     lm68: np.ndarray
     params: FaceParams  # the frame's fit
+    state: FaceState
 
 
 @dataclass(frozen=True)
@@ -123,7 +142,7 @@ class BankPicture:
 @dataclass
 class _Held:
     region: BankRegion
-    value: float
+    state: FaceState
     seq: int
 
 
@@ -141,7 +160,7 @@ class BankPlanner:
     base: FaceState | None = None
     held: dict[int, _Held] = field(default_factory=dict)
     _pending: dict[BankRegion, tuple[float, int, BankShot]] = field(default_factory=dict)
-    _last_seq: int = -(10**9)
+    _last_seq: dict[BankRegion, int] = field(default_factory=dict)
 
     def set_base(self, state: FaceState) -> None:
         self.base = state
@@ -152,41 +171,47 @@ class BankPlanner:
             return []
         out = []
         for region in BankRegion:
-            value = state.of(region)
+            score = self._novelty(region, state)
             pending = self._pending.get(region)
-            if pending is None and self._beyond(region, value) and self._spaced(seq):
-                pending = (value, seq, self._shot(region, crop, lm68, params))
-            elif pending is not None and _better(region, value, pending[0]):
-                pending = (value, pending[1], self._shot(region, crop, lm68, params))
+            if pending is None and score is not None and self._spaced(region, seq):
+                pending = (score, seq, self._shot(region, state, crop, lm68, params))
+            elif pending is not None and score is not None and score > pending[0]:
+                pending = (score, pending[1], self._shot(region, state, crop, lm68, params))
             if pending is None:
                 continue
             self._pending[region] = pending
             if seq - pending[1] + 1 >= self.config.peak_frames:
-                out.append(self._commit(region, pending[0], seq, pending[2]))
+                out.append(self._commit(pending[2], seq))
         return out
 
-    def _beyond(self, region: BankRegion, value: float) -> bool:
+    def _novelty(self, region: BankRegion, state: FaceState) -> float | None:
+        """How far the region is from every held picture's, when that is far enough to send
+        (None otherwise); larger is further."""
         c = self.config
         assert self.base is not None
-        known = [self.base.of(region)] + [h.value for h in self.held.values()
-                                          if h.region == region]  # fmt: skip
-        if region == BankRegion.MOUTH:
-            return value >= c.mouth_min and value > max(known) + c.mouth_step
-        return value < c.eyes_ratio * min(known)
+        known = [self.base] + [h.state for h in self.held.values() if h.region == region]
+        if region == BankRegion.EYES:
+            least = min(k.eyes for k in known)
+            return least - state.eyes if state.eyes < c.eyes_ratio * least else None
+        if state.mouth < c.mouth_min:
+            return None
+        score = min(distance(region, state, k) for k in known)
+        return score if score >= c.novelty else None
 
-    def _spaced(self, seq: int) -> bool:
-        return seq - self._last_seq >= self.config.min_spacing_s * self.fps
+    def _spaced(self, region: BankRegion, seq: int) -> bool:
+        last = self._last_seq.get(region, -(10**9))
+        return seq - last >= self.config.min_spacing_s * self.fps
 
-    def _shot(self, region: BankRegion, crop, lm68, params) -> BankShot:
+    def _shot(self, region: BankRegion, state: FaceState, crop, lm68, params) -> BankShot:
         box = region_box(lm68, region, crop.shape[0], self.config.margin)
-        return BankShot(-1, region, box, crop, lm68, params)
+        return BankShot(-1, region, box, crop, lm68, params, state)
 
-    def _commit(self, region: BankRegion, value: float, seq: int, shot: BankShot) -> BankShot:
-        del self._pending[region]
-        slot = self._free_slot(region)
-        self.held[slot] = _Held(region, value, seq)
-        self._last_seq = seq
-        return BankShot(slot, region, shot.box, shot.crop, shot.lm68, shot.params)
+    def _commit(self, shot: BankShot, seq: int) -> BankShot:
+        del self._pending[shot.region]
+        slot = self._free_slot(shot.region)
+        self.held[slot] = _Held(shot.region, shot.state, seq)
+        self._last_seq[shot.region] = seq
+        return replace(shot, slot=slot)
 
     def _free_slot(self, region: BankRegion) -> int:
         free = [s for s in range(self.config.slots) if s not in self.held]
@@ -195,6 +220,3 @@ class BankPlanner:
         same = [s for s, h in self.held.items() if h.region == region] or list(self.held)
         return min(same, key=lambda s: self.held[s].seq)
 
-
-def _better(region: BankRegion, value: float, than: float) -> bool:
-    return value > than if region == BankRegion.MOUTH else value < than

@@ -49,9 +49,15 @@ def add_encoder_options(p: argparse.ArgumentParser) -> None:
                    help="how far landmarks move onto the optical flow from the reference "
                    "picture, 0..1: the face follows the pixels' real motion; 0 turns the flow "
                    "off and saves its time on a slow CPU (default: %(default)s)")
+    p.add_argument("--bank-slots", type=int, default=4, metavar="S",
+                   help="bank pictures of the mouth and eyes held beside the reference, 0..4: "
+                   "sent when the mouth opens or the eyes close further than any held picture "
+                   "shows, so the receiver shows teeth and blinks; 0 sends one reference "
+                   "only (default: %(default)s)")
 
 
 def encoder_config(args: argparse.Namespace):
+    from codec.bank import BankConfig
     from codec.config import EncoderConfig
     from codec.prior.reference_flow import FlowConfig
 
@@ -59,7 +65,7 @@ def encoder_config(args: argparse.Namespace):
         mode=args.mode, keypoints=args.keypoints, expr_dims=args.expr_dims,
         precision=args.precision, picture_codec=args.picture_codec,
         picture_quality=args.picture_quality, landmark_looks=args.landmark_looks,
-        flow=FlowConfig(weight=args.flow_weight),
+        flow=FlowConfig(weight=args.flow_weight), bank=BankConfig(slots=args.bank_slots),
     )  # fmt: skip
 
 

@@ -211,9 +211,11 @@ class Sender:
         return quality
 
     def _prime_links(self) -> None:
-        """A newly opened link gets the stream so far: Hello, Clock, the Reference in use and
-        any offered one."""
-        references = list(self.encoder.reference_packets.values()) if self.encoder else []
+        """A newly opened link gets the stream so far: Hello, Clock, the Reference in use, any
+        offered one and the bank pictures held."""
+        references = []
+        if self.encoder is not None:
+            references = [*self.encoder.reference_packets.values(), *self.encoder.bank_packets]
         for link in self.links.values():
             if link.open and not link.primed:
                 link.send_control(self.stream_packets + references)

@@ -17,7 +17,10 @@ track) is not used at all. The lips and irises always keep MediaPipe's points: l
 stretch and show teeth, so the flow errs most there, and MediaPipe refines both with heads
 of their own (on the held-out clips, 250 frames, the mouth's error was 1.36 px with the lips
 on the flow and 1.22 without); the gaze fit reads the irises, and flow there follows the
-lids. Depth (z) stays MediaPipe's.
+lids. A lid that closes over the eye hides the pixels the flow would follow, so while an
+eye is closing (MediaPipe reads it under `closing` of its opening in the reference) its
+points keep MediaPipe's too: with the flow alone a blink was fitted half as deep as dlib
+sees it. Depth (z) stays MediaPipe's.
 
 The two flows are independent, so the backward one runs on a second thread (OpenCV lets go
 of the GIL): on two cores the check costs little wall time.
@@ -34,6 +37,8 @@ import numpy as np
 from codec.prior.facemesh.mesh import refined_points
 
 IRISES = np.arange(468, 478)  # MediaPipe's refined iris points
+# Per eye, MediaPipe mesh points: the lids' middles (upper, lower) and the corners.
+EYE_LIDS = {"left_eye": (386, 374, 362, 263), "right_eye": (159, 145, 33, 133)}
 PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
            "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}  # fmt: skip
@@ -45,6 +50,7 @@ class FlowConfig:
     consistency_px: float = 1.0  # forward-backward disagreement at which trust falls to 1/e
     max_disagreement_px: float = 8.0  # median flow-vs-landmark gap beyond which flow is unused
     preset: str = "medium"  # DIS preset: "ultrafast", "fast" or "medium"
+    closing: float = 0.8  # an eye open under this fraction of the reference's keeps its points
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -64,6 +70,7 @@ class ReferenceFlow:
         self._forward, self._backward = create(preset), create(preset)
         self._pool: ThreadPoolExecutor | None = None
         self.kept = np.concatenate([refined_points("lips"), IRISES])  # MediaPipe's, always
+        self.eyes = {name: refined_points(name) for name in EYE_LIDS}
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -73,6 +80,7 @@ class ReferenceFlow:
     def set_reference(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
         if self.enabled:
             self._reference = (_gray(crop), np.asarray(landmarks, np.float64)[:, :2].copy())
+            self._ref_open = {name: _opening(landmarks, name) for name in EYE_LIDS}
 
     def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """`landmarks` (L, 2 or 3) in crop pixels, moved where the flow is trusted."""
@@ -82,6 +90,9 @@ class ReferenceFlow:
         gap = np.linalg.norm(moved - landmarks[:, :2], axis=1)
         if np.median(gap) > self.config.max_disagreement_px:
             return landmarks
+        for name, points in self.eyes.items():
+            if _opening(landmarks, name) < self.config.closing * self._ref_open[name]:
+                trust[points[points < len(trust)]] = 0.0
         w = (self.config.weight * trust)[:, None]
         out = np.array(landmarks, np.float64, copy=True)
         out[:, :2] = (1.0 - w) * out[:, :2] + w * moved
@@ -110,6 +121,12 @@ class ReferenceFlow:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _opening(landmarks: np.ndarray, eye: str) -> float:
+    """An eye's lid gap over its width, from MediaPipe's points."""
+    upper, lower, inner, outer = (np.asarray(landmarks)[i, :2] for i in EYE_LIDS[eye])
+    return float(np.linalg.norm(upper - lower) / max(np.linalg.norm(outer - inner), 1e-6))
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:

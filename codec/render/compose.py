@@ -2,10 +2,10 @@
 masks that blend it in.
 
 A region is taken from the held picture (the base reference or a bank picture) whose state
-for that region is nearest the frame's: for the mouth, one opened too little costs twice what
-one opened too much does (a dark hole is worse than teeth a little squeezed); a head turned
-away from the picture's pose costs too. A choice is kept until another is clearly better, so
-a region does not flicker between two pictures.
+for that region is nearest the frame's (`codec.bank.distance`): for the mouth, one opened
+too little costs twice what one opened too much does (a dark hole is worse than teeth a
+little squeezed); a head turned away from the picture's pose costs too. A choice is kept
+until another is clearly better, so a region does not flicker between two pictures.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import cv2
 import numpy as np
 
 from bitstream import BankRegion
-from codec.bank import BankPicture, FaceState
+from codec.bank import BankPicture, FaceState, distance
 
 UNDER_OPEN = 2.0  # mouth: how much worse too little opening is than too much
-POSE_COST = 0.004  # per degree of yaw or pitch between the frame and the picture
-KEEP = 0.03  # a new choice must beat the current one by this much
-# The blended area around each region's landmarks (scale about their centre: x, y), and the
-# feather's width as a fraction of the region's width.
-GROW = {BankRegion.MOUTH: (1.25, 1.5), BankRegion.EYES: (1.5, 2.6)}
-FEATHER = 0.12
+POSE_COST = 0.02  # per degree of yaw or pitch between the frame and the picture
+KEEP = 0.3  # a new choice must beat the current one by this much
+# The blended areas: the outer lip line scaled about its centre (x, y); an ellipse per eye
+# (full axes as fractions of the eye's width); the feather, a fraction of the region's width.
+MOUTH_GROW = (1.25, 1.5)
+EYE_AXES = (1.5, 0.8)
+FEATHER = 0.1
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,8 @@ class Candidate:
 
 
 def cost(region: BankRegion, frame: FaceState, euler: np.ndarray, c: Candidate) -> float:
-    gap = c.state.of(region) - frame.of(region)
-    if region == BankRegion.MOUTH and gap < 0:
-        gap *= UNDER_OPEN
-    return abs(gap) + POSE_COST * float(np.abs(c.euler[:2] - euler[:2]).sum())
+    pose = POSE_COST * float(np.abs(c.euler[:2] - euler[:2]).sum())
+    return distance(region, frame, c.state, UNDER_OPEN) + pose
 
 
 def choose(region: BankRegion, frame: FaceState, euler: np.ndarray,
@@ -53,23 +52,30 @@ def choose(region: BankRegion, frame: FaceState, euler: np.ndarray,
 
 
 def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
-    """A soft (0..1) float32 mask of the region around its landmarks in the output frame."""
+    """A soft (0..1) float32 mask of the region around its landmarks in the output frame.
+
+    The mouth's follows its outer lip line, grown. Each eye's is an ellipse sized by the eye's
+    width alone, so it covers both lids however far they are apart (a closed eye's landmarks
+    span almost no height)."""
     from codec.bank import REGION_POINTS
 
     mask = np.zeros((size, size), np.float32)
     pts = np.asarray(lm68)[:, :2]
-    groups = [REGION_POINTS[region]] if region == BankRegion.MOUTH else [
-        np.arange(36, 42), np.arange(42, 48)]  # fmt: skip
-    gx, gy = GROW[region]
-    width = np.ptp(pts[REGION_POINTS[region], 0])
-    for idx in groups:
-        p = pts[idx]
+    if region == BankRegion.MOUTH:
+        p = pts[48:60]
         centre = p.mean(0)
-        grown = centre + (p - centre) * np.array([gx, gy])
-        hull = cv2.convexHull(grown.astype(np.float32))
+        hull = cv2.convexHull((centre + (p - centre) * np.array(MOUTH_GROW)).astype(np.float32))
         cv2.fillConvexPoly(mask, np.rint(hull * 16).astype(np.int32), (1.0,), cv2.LINE_AA, 4)
-    sigma = max(FEATHER * width, 1.0)
-    return cv2.GaussianBlur(mask, (0, 0), sigma)
+    else:
+        for inner, outer, idx in ((39, 36, slice(36, 42)), (42, 45, slice(42, 48))):
+            span = pts[outer] - pts[inner]
+            width = float(np.hypot(*span))
+            centre = pts[idx].mean(0)
+            axes = (EYE_AXES[0] * width, EYE_AXES[1] * width)
+            angle = float(np.degrees(np.arctan2(span[1], span[0])))
+            cv2.ellipse(mask, (centre, axes, angle), (1.0,), -1, cv2.LINE_AA)
+    width = np.ptp(pts[REGION_POINTS[region], 0])
+    return cv2.GaussianBlur(mask, (0, 0), max(FEATHER * width, 1.0))
 
 
 def box_mask(box: tuple[int, int, int, int], size: int, inset: int = 3) -> np.ndarray:
