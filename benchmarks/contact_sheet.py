@@ -1,8 +1,10 @@
-"""`facecodec bench sheet`: validation frames side by side, original | mesh warp | neural,
-or with `--before-after`, original | before | after for the sender's face fit.
+"""`facecodec bench sheet`: validation frames side by side, original | mesh warp | neural;
+with `--before-after`, original | before | after for the sender's face fit; with `--bank`,
+original | one reference | reference bank (both by the mesh warp).
 
     facecodec bench sheet [--clips 6] [--frames 250] [--setting "params N=20"] [--out PNG]
     facecodec bench sheet --before-after [--out benchmarks/results/validation/fit_sheet.jpg]
+    facecodec bench sheet --bank [--out benchmarks/results/bank/sheet.jpg]
 
 For each held-out clip (never trained on), the same bitstream is decoded by both renderers;
 the frame where the mesh warp is furthest from the original (mean absolute error) is shown,
@@ -42,12 +44,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--before-after", action="store_true",
                    help="original | before | after for the sender's fit (mesh warp), instead "
                    "of original | mesh warp | neural")
+    p.add_argument("--bank", action="store_true",
+                   help="original | one reference | reference bank (mesh warp), instead")
     p.add_argument("--out", type=Path, default=None,
                    help="picture file, .png or .jpg (default: sheet.png, or fit_sheet.jpg "
-                   "with --before-after, in benchmarks/results/validation)")
+                   "with --before-after, in benchmarks/results/validation; "
+                   "benchmarks/results/bank/sheet.jpg with --bank)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     folder = Path("benchmarks/results/validation")
-    args.out = args.out or folder / ("fit_sheet.jpg" if args.before_after else "sheet.png")
+    default = folder / ("fit_sheet.jpg" if args.before_after else "sheet.png")
+    args.out = args.out or (Path("benchmarks/results/bank/sheet.jpg") if args.bank else default)
+    if args.bank:
+        rows = [r for c in _held_out(args.videos, args.clips)
+                for r in _bank_rows(SourceClip(c.path, args.frames, None), c.name,
+                                    grid[args.setting])]  # fmt: skip
+        return _write(args.out, rows)
     if args.before_after:
         return _write(args.out, [_before_after_row(c, args.frames, grid[args.setting])
                                  for c in _held_out(args.videos, args.clips)])
@@ -109,6 +120,27 @@ def _before_after_row(clip, frames: int, params: dict) -> np.ndarray:
               f"after {psnr(crops_a[i], shown_a[i]):.1f} dB")
     print(f"{clip.name}: frame {i}, {labels[1]}, {labels[2]}", flush=True)
     return np.hstack([_label(im, t) for im, t in zip(images, labels, strict=True)])
+
+
+def _bank_rows(source, name: str, params: dict) -> list[np.ndarray]:
+    """The frames where the bank changed the lower and the upper half of the crop most."""
+    from benchmarks.metrics import psnr
+
+    single, _, _ = source.facecodec({**params, "bank_slots": 0})
+    bank, _, _ = source.facecodec(params)
+    change = np.abs(bank.astype(np.float32) - single.astype(np.float32)).mean(-1)
+    half = change.shape[1] // 2
+    rows = []
+    for part, where in (("mouth", change[:, half:]), ("eyes", change[:, :half])):
+        i = int(np.argmax(where.mean((1, 2))))
+        if where[i].mean() == 0:
+            continue
+        images = (source.crops[i], single[i], bank[i])
+        labels = (f"{name} #{i} ({part})", f"one reference {psnr(images[0], images[1]):.1f} dB",
+                  f"bank {psnr(images[0], images[2]):.1f} dB")
+        rows.append(np.hstack([_label(im, t) for im, t in zip(images, labels, strict=True)]))
+        print(f"{name}: {part} frame {i}, {labels[1]}, {labels[2]}", flush=True)
+    return rows
 
 
 def _mesh_warp_call(pictures: list, config, fps: float) -> tuple[np.ndarray, np.ndarray]:

@@ -89,9 +89,10 @@ def parse(argv):
     p.add_argument("--systems", nargs="+", default=None, metavar="SYSTEM",
                    help="only these systems, e.g. facecodec-meshwarp facecodec-neural x264")
     p.add_argument("--no-reenact", action="store_true", help="skip the cross-identity cells")
-    p.add_argument("--bank-slots", type=int, default=None, metavar="S",
+    p.add_argument("--bank-slots", type=int, nargs="+", default=None, metavar="S",
                    help="facecodec's reference bank: bank pictures held (0: one reference "
-                   'only); its settings are named with " bank=S" (default: the encoder\'s)')
+                   'only), each value its own cells, named with " bank=S" (default: the '
+                   "encoder's, unnamed)")
     p.add_argument("--checkpoint", default=None,
                    help="also run every facecodec setting with this neural renderer checkpoint")
     return p.parse_args(argv)  # fmt: skip
@@ -118,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             if (args.only is None or g[1] in args.only)
             and (args.systems is None or g[0] in args.systems)]
     if args.bank_slots is not None:
-        grid = [(sys_, f"{name} bank={args.bank_slots}", {**params, "bank_slots": args.bank_slots})
-                if sys_.startswith("facecodec") else (sys_, name, params)
-                for sys_, name, params in grid]  # fmt: skip
+        grid = [g for g in grid if not g[0].startswith("facecodec")] + [
+            (system, f"{name} bank={n}", {**params, "bank_slots": n})
+            for n in args.bank_slots for system, name, params in grid
+            if system.startswith("facecodec")]  # fmt: skip
     clips = list_clips(args.videos)
     if args.held_out:
         from codec.prior.flame_io import load_prior

@@ -87,7 +87,7 @@ class Hello:
 
 @dataclass(frozen=True)
 class RefParams:
-    """A reference picture's fitted parameters, float32 as sent."""
+    """A reference picture's fitted parameters as sent: float32 (float16 for a bank picture)."""
 
     beta: np.ndarray
     psi: np.ndarray
@@ -191,9 +191,9 @@ def _fields(packet: Packet) -> tuple[PacketType, list]:
             fields += [float(s.gaze), bytes(packet.gaze_orders)]
         return PacketType.HELLO, fields
     if isinstance(packet, Reference):
-        p = packet.params
-        params = [_f32(p.beta), _f32(p.psi), _f32(p.pose), _f32([p.scale]), _f32(p.trans)]
-        b = packet.bank
+        p, b = packet.params, packet.bank
+        put = _f32 if b is None else _f16  # a bank picture's mesh needs no more than half
+        params = [put(p.beta), put(p.psi), put(p.pose), put([p.scale]), put(p.trans)]
         bank = None if b is None else [b.slot, int(b.region), *b.box]
         return PacketType.REFERENCE, [packet.ref_id, packet.codec, packet.picture, params, bank]
     if isinstance(packet, Bye):
@@ -205,6 +205,10 @@ def _fields(packet: Packet) -> tuple[PacketType, list]:
 
 def _f32(values) -> bytes:
     return np.asarray(values, dtype="<f4").tobytes()
+
+
+def _f16(values) -> bytes:
+    return np.asarray(values, dtype="<f2").tobytes()
 
 
 def _f64(values) -> bytes:
@@ -351,7 +355,7 @@ class _Fields:
         raw = self.bytes(name, size * MAX_PARAM_VALUES, value)
         if len(raw) % size or (count is not None and len(raw) != size * count):
             raise self.fail(name, "has the wrong length")
-        arr = np.frombuffer(raw, dtype=f"<f{size}").copy()
+        arr = np.frombuffer(raw, dtype=f"<f{size}").astype(np.float32 if size <= 4 else np.float64)
         if not np.all(np.isfinite(arr)) or np.abs(arr).max(initial=0) > 1e6:
             raise self.fail(name, "holds a non-finite or huge value")
         return arr
@@ -402,19 +406,20 @@ def _reference_from(values, version: int) -> Reference:
     if codec not in ("jpeg", "webp", "av1"):
         raise f.fail("codec", f"{codec!r} is not one of jpeg, webp, av1")
     picture = f.bytes("picture", MAX_PICTURE_BYTES)
+    bank = _bank_from(f) if version >= 3 and f.values["bank"] is not None else None
     params = f.values["params"]
     if not isinstance(params, list) or len(params) != 5:
         raise f.fail("params", "must hold beta, psi, pose, scale, trans")
+    size = 4 if bank is None else 2  # a bank picture's are float16
     beta, psi, pose, scale, trans = (
-        f.floats("params", None, params[0]),
-        f.floats("params", None, params[1]),
-        f.floats("params", 15, params[2]).reshape(5, 3),
-        f.floats("params", 1, params[3]),
-        f.floats("params", 3, params[4]),
+        f.floats("params", None, params[0], size),
+        f.floats("params", None, params[1], size),
+        f.floats("params", 15, params[2], size).reshape(5, 3),
+        f.floats("params", 1, params[3], size),
+        f.floats("params", 3, params[4], size),
     )
     if not 1e-3 < scale[0] < 1e6:
         raise f.fail("params", "camera scale out of range")
-    bank = _bank_from(f) if version >= 3 and f.values["bank"] is not None else None
     if bank is not None and len(beta):
         raise f.fail("params", "of a bank picture carry no beta (the base's is used)")
     return Reference(ref_id, codec, picture, RefParams(beta, psi, pose, float(scale[0]), trans),

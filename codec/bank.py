@@ -46,12 +46,20 @@ class BankConfig:
     peak_frames: int = 4  # the widest (most closed) frame within this many is the one sent
     min_spacing_s: float = 0.8  # between two bank pictures of one region
     margin: float = 0.3  # the box around a region's landmarks, as a fraction of its size
+    # The bank's bytes are budgeted like a token bucket: `burst_bytes` at the start (a few
+    # pictures for the first moments that need them), then `bytes_per_s` (0.8 kbit/s, a
+    # tenth of a params-mode call's rate). A region's first picture may overdraw it; a later
+    # one waits until it holds as much as the pictures sent so far took on average.
+    burst_bytes: int = 1500
+    bytes_per_s: float = 100.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.slots <= MAX_BANK_SLOTS:
             raise ValueError(f"bank slots must be 0..{MAX_BANK_SLOTS}, got {self.slots}")
         if self.peak_frames < 1 or self.min_spacing_s < 0 or self.margin < 0:
             raise ValueError("bank peak_frames must be >= 1, spacing and margin >= 0")
+        if self.burst_bytes < 0 or self.bytes_per_s < 0:
+            raise ValueError("bank burst_bytes and bytes_per_s must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,9 @@ class BankPlanner:
     held: dict[int, _Held] = field(default_factory=dict)
     _pending: dict[BankRegion, tuple[float, int, BankShot]] = field(default_factory=dict)
     _last_seq: dict[BankRegion, int] = field(default_factory=dict)
+    _tokens: float | None = None  # bytes the budget allows now
+    _token_seq: int = 0
+    _sizes: list[int] = field(default_factory=list)  # bytes of the pictures sent
 
     def set_base(self, state: FaceState) -> None:
         self.base = state
@@ -169,11 +180,14 @@ class BankPlanner:
                params) -> list[BankShot]:
         if not self.config.slots or self.base is None:
             return []
+        affordable = self._refill(seq)
         out = []
         for region in BankRegion:
             score = self._novelty(region, state)
             pending = self._pending.get(region)
-            if pending is None and score is not None and self._spaced(region, seq):
+            first = all(h.region != region for h in self.held.values())
+            if pending is None and score is not None and (affordable or first) and (
+                    self._spaced(region, seq)):  # fmt: skip
                 pending = (score, seq, self._shot(region, state, crop, lm68, params))
             elif pending is not None and score is not None and score > pending[0]:
                 pending = (score, pending[1], self._shot(region, state, crop, lm68, params))
@@ -183,6 +197,22 @@ class BankPlanner:
             if seq - pending[1] + 1 >= self.config.peak_frames:
                 out.append(self._commit(pending[2], seq))
         return out
+
+    def spent(self, nbytes: int) -> None:
+        """The encoder sent a bank picture of this many bytes."""
+        self._tokens = (self._tokens or 0.0) - nbytes
+        self._sizes.append(nbytes)
+
+    def _refill(self, seq: int) -> bool:
+        """Tokens earned since the last frame; whether a typical picture is affordable."""
+        c = self.config
+        if self._tokens is None:
+            self._tokens = float(c.burst_bytes)
+        earned = (seq - self._token_seq) * c.bytes_per_s / self.fps
+        self._tokens = min(self._tokens + earned, float(c.burst_bytes))
+        self._token_seq = seq
+        typical = float(np.mean(self._sizes[-8:])) if self._sizes else 500.0
+        return self._tokens >= typical
 
     def _novelty(self, region: BankRegion, state: FaceState) -> float | None:
         """How far the region is from every held picture's, when that is far enough to send

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> dict:
         "payload_bytes_per_frame": round(payload, 2),
         "wire_bytes_per_frame": round(payload + TRANSPORT_OVERHEAD, 2) if motion else 0.0,
         "references": len(refs),
-        "reference_bytes": int(sum(refs)),
+        "bank_pictures": encoder.bank_pictures_sent,
+        "reference_bytes": int(sum(refs)),  # base and bank pictures
         "reference_bytes_per_frame": round(sum(refs) / max(frames, 1), 2),
         "hello_bytes": hello_bytes,
         "file_bytes": args.output.stat().st_size,

@@ -132,6 +132,7 @@ class Encoder:
         self.flow = ReferenceFlow(config.flow)
         self.bank = BankPlanner(config.bank, self.fps)
         self._bank_packets: dict[int, bytes] = {}  # slot -> the bank picture it holds
+        self.bank_pictures_sent = 0
         self.seq = 0
         self.ref: FaceParams | None = None  # what Motion is coded against, and its id
         self.ref_id = -1
@@ -269,6 +270,8 @@ class Encoder:
         bank = BankSlot(shot.slot, shot.region, shot.box)
         packet = encode_packet(Reference(shot.slot, self.config.picture_codec, picture, wire, bank))
         self._bank_packets[shot.slot] = packet
+        self.bank_pictures_sent += 1
+        self.bank.spent(len(packet))
         return packet
 
     def _activate(self, offer: _Offer) -> None:

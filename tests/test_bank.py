@@ -211,3 +211,16 @@ def test_a_late_receiver_is_primed_with_the_bank(model):
         return held
 
     assert len(asyncio.run(scenario())) >= 2
+
+
+def test_bank_bytes_keep_to_their_budget():
+    config = BankConfig(min_spacing_s=0, peak_frames=1, burst_bytes=1000, bytes_per_s=100)
+    planner = BankPlanner(config, 25.0)
+    planner.set_base(FaceState(mouth=0.0, width=0.45, eyes=0.3))
+    crop, lm = np.zeros((256, 256, 3), np.uint8), _face_landmarks()
+    spent = 0
+    for seq in range(250):  # 10 s of a mouth that keeps opening further than ever
+        for _ in planner.update(seq, FaceState(0.2 + 0.15 * seq, 0.45, 0.3), crop, lm, seq):
+            planner.spent(500)
+            spent += 500
+    assert 1000 + 100 * 10 <= spent + 500 <= 1000 + 100 * 10 + 500
