@@ -13,6 +13,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
+from codec.picture_header import HeaderError, picture_size
 from codec.quiet import quiet_stderr
 
 CODECS = ("av1", "webp", "jpeg")
@@ -41,13 +42,22 @@ def decode_picture(data: bytes, codec: str, size: int | tuple[int, int]) -> np.n
     """Bytes -> RGB uint8 of `size` (an int: square; or width, height); anything that does not
     decode to that raises PictureError."""
     width, height = (size, size) if isinstance(size, int) else size
+    try:  # the declared size first: a picture bomb is refused before a pixel is allocated
+        declared = picture_size(data, codec)
+    except HeaderError as exc:
+        raise PictureError(f"reference picture: {exc}") from None
+    if declared != (width, height):
+        raise PictureError(f"reference picture declares {declared[0]}×{declared[1]}, "
+                           f"expected {width}×{height}")
     if codec == "av1":
-        img = _av1_decode(data)
-    elif codec in ("jpeg", "webp"):
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        img = None if bgr is None else bgr[:, :, ::-1]
+        img = _av1_decode(data, width * height)
     else:
-        raise PictureError(f"unknown picture codec {codec!r}")
+        with quiet_stderr():  # libjpeg and libwebp warn about damaged data on fd 2
+            try:
+                bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            except cv2.error:
+                bgr = None
+        img = None if bgr is None else bgr[:, :, ::-1]
     if img is None:
         raise PictureError(f"reference picture does not decode as {codec}")
     if img.shape[:2] != (height, width):
@@ -70,12 +80,13 @@ def _av1_encode(rgb: np.ndarray, quality: int) -> bytes:
     return b"".join(bytes(p) for p in packets)
 
 
-def _av1_decode(data: bytes) -> np.ndarray | None:
+def _av1_decode(data: bytes, max_pixels: int) -> np.ndarray | None:
     import av
 
     try:
         cc = av.CodecContext.create("libdav1d", "r")
         assert isinstance(cc, av.VideoCodecContext)
+        cc.options = {"max_pixels": str(max_pixels)}  # dav1d's own frame size limit too
         frames = list(cc.decode(av.Packet(data))) + list(cc.decode(None))
     except (av.error.FFmpegError, ValueError):
         return None

@@ -180,7 +180,9 @@ def test_damaged_packets_never_crash_the_decoder(model):
             assert out.image.shape == (256, 256, 3) and out.image.dtype == np.uint8
     # both paths ran: damage that still parses renders, the rest is refused
     assert rejected > 40 and frames > 40, (rejected, frames)
-    assert dec.push(stream[-1]) is not None  # and the decoder still works afterwards
+    # and the decoder still works afterwards: damage that parsed may have started another
+    # stream or replaced references, so the intact stream is played again
+    assert [dec.push(data) is not None for data in stream][-1]
 
 
 def test_early_motion_is_told_apart_from_damage(model):
