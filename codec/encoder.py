@@ -265,7 +265,8 @@ class Encoder:
         stream's identity is the base's), at the quality the path allows."""
         x, y, w, h = shot.box
         patch = np.ascontiguousarray(shot.crop[y : y + h, x : x + w])
-        picture = encode_picture(patch, self.config.picture_codec, self.picture_quality)
+        quality = int(np.clip(self.picture_quality + self.config.bank.quality_offset, 0, 100))
+        picture = encode_picture(patch, self.config.picture_codec, quality)
         wire = replace(to_wire(shot.params), beta=np.zeros(0, np.float32))
         bank = BankSlot(shot.slot, shot.region, shot.box)
         packet = encode_packet(Reference(shot.slot, self.config.picture_codec, picture, wire, bank))

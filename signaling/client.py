@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import websockets
 
+from signaling.codes import FINAL
 from signaling.messages import (
     Join,
     Message,
@@ -40,13 +41,18 @@ class SignalingError(Exception):
         self.code = code
 
 
-FINAL_CODES = (4400, 4401, 4403, 4404)  # refusals that no retry will change
+FINAL_CODES = tuple(int(c) for c in FINAL)  # refusals that no retry will change
 
 
 def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
     """Certificates checked against the system's CAs, or only against `ca_file` (a private
     CA, or a self-signed server certificate)."""
-    return ssl.create_default_context(cafile=ca_file)
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except FileNotFoundError:
+        raise SignalingError(f"--ca-file {ca_file}: no such file") from None
+    except ssl.SSLError as exc:
+        raise SignalingError(f"--ca-file {ca_file}: not a PEM certificate ({exc.reason})") from None
 
 
 def http_url(base_url: str) -> str:

@@ -11,6 +11,7 @@ with `from` stamped: `Offer`, `Answer` (SDP, never looked into here) and `Contro
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,15 @@ def to_json(msg: Message) -> dict[str, Any]:
     if msg.from_peer is not None:
         out["from"] = msg.from_peer
     return out
+
+
+def loads(text: str) -> Any:
+    """JSON text as Python values; anything that is not (nested thousands deep included)
+    raises MessageError."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise MessageError("not JSON (or nested too deep)") from None
 
 
 def parse(data: Any) -> Message:

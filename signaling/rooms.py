@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from signaling.codes import CloseCode
+
 Send = Callable[[dict], Awaitable[None]]
 PEER_ID = re.compile(r"[A-Za-z0-9_-]{4,32}")
 
@@ -64,7 +66,7 @@ class Rooms:
         now = time.time() if now is None else now
         self.sweep(now)
         if len(self.rooms) >= self.max_rooms:
-            raise RoomError("too many rooms; try again later", 4503)
+            raise RoomError("too many rooms; try again later", CloseCode.UNAVAILABLE)
         room = Room(_new_room_id(), now + ttl_s, now)
         self.rooms[room.id] = room
         return room
@@ -78,19 +80,20 @@ class Rooms:
         room = self.rooms.get(room_id)
         if room is None and expires_at is not None and expires_at > now:
             if len(self.rooms) >= self.max_rooms:
-                raise RoomError("too many rooms; try again later", 4503)
+                raise RoomError("too many rooms; try again later", CloseCode.UNAVAILABLE)
             room = self.rooms[room_id] = Room(room_id, expires_at, now)
         if room is None or room.expires_at < now:
-            raise RoomError("no such room (expired or never created)", 4404)
+            raise RoomError("no such room (expired or never created)", CloseCode.NOT_FOUND)
         stale = room.peers.get(peer_id) if peer_id else None
         if stale is not None and stale.role == role:
             del room.peers[stale.id]
         elif stale is not None:
-            raise RoomError("that peer id is taken in this room", 4409)
+            raise RoomError("that peer id is taken in this room", CloseCode.CONFLICT)
         if role == "sender" and room.sender() is not None:
-            raise RoomError("the room already has a sender", 4409)
+            raise RoomError("the room already has a sender", CloseCode.CONFLICT)
         if role == "receiver" and room.count("receiver") >= self.max_receivers:
-            raise RoomError(f"the room is full ({self.max_receivers} receivers)", 4409)
+            raise RoomError(f"the room is full ({self.max_receivers} receivers)",
+                            CloseCode.CONFLICT)
         fresh = f"{role[0]}{next(self._ids)}"
         peer = Peer(peer_id if peer_id and PEER_ID.fullmatch(peer_id) else fresh, role, send)
         room.peers[peer.id] = peer

@@ -9,15 +9,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
+from signaling.codes import CloseCode
+
 ROLES = ("sender", "receiver")
+# What make_token writes: URL-safe room ids and base64, a role, digits, dots. Anything else
+# (non-ASCII, a lone surrogate) is refused before it reaches the HMAC or an encoder.
+TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 
 
 class TokenError(Exception):
     """A token that admits nobody; `code` is the WebSocket close code to send."""
 
-    def __init__(self, why: str, code: int = 4401):
+    def __init__(self, why: str, code: int = CloseCode.UNAUTHORIZED):
         super().__init__(why)
         self.code = code
 
@@ -31,7 +37,8 @@ def make_token(secret: bytes, room: str, role: str, expires_at: float) -> str:
 
 def check_token(secret: bytes, token: str, room: str, now: float | None = None) -> str:
     """The role a token admits to `room`; raises `TokenError` saying why not."""
-    parts = token.split(".") if token and len(token) <= 256 else []
+    ok = isinstance(token, str) and TOKEN.fullmatch(token) is not None
+    parts = token.split(".") if ok else []
     if len(parts) != 4:
         raise TokenError("malformed token")
     t_room, role, expiry, sig = parts
@@ -40,7 +47,7 @@ def check_token(secret: bytes, token: str, room: str, now: float | None = None) 
     if role not in ROLES or not expiry.isdigit():
         raise TokenError("malformed token")
     if t_room != room:
-        raise TokenError("token is for another room", 4403)
+        raise TokenError("token is for another room", CloseCode.FORBIDDEN)
     if int(expiry) < (time.time() if now is None else now):
         raise TokenError("token expired")
     return role
