@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from signaling.app import create_app
+    from signaling.handshake import server_options
     from signaling.logs import uvicorn_log_config
 
     args = parse(sys.argv[1:] if argv is None else argv)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from(args)
     app = create_app(config)
     # Tokens travel in the join message; a URL's query string is redacted from every line.
-    uvicorn.run(app, host=args.host, port=args.port, ws_max_size=config.max_message_bytes,
-                log_level="info", access_log=False, log_config=uvicorn_log_config(),
-                ssl_certfile=args.cert_file, ssl_keyfile=args.key_file)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
+                log_config=uvicorn_log_config(), ssl_certfile=args.cert_file,
+                ssl_keyfile=args.key_file, **server_options(config))
     return 0

@@ -20,6 +20,7 @@ class SignalingConfig:
     api_key: str | None = None  # when set, POST /rooms needs "Authorization: Bearer <key>"
     sweep_every_s: float = 5.0
     join_timeout_s: float = 10.0  # a peer must send its join message (the token) this soon
+    handshake_timeout_s: float = 10.0  # ...and its HTTP request (the upgrade) this soon
     joins_per_minute_per_ip: int = 60
     joins_per_minute_per_token: int = 20  # a receiver that churns makes the sender build peers
     # A peer's outbox: messages waiting for it, and how long one write may take, before the
