@@ -110,3 +110,21 @@ def test_the_decoder_refuses_a_bomb_and_keeps_its_reference():
             size = 16383 if codec == "webp" else 40000
             dec.push(encode_packet(Reference(1, codec, make(size, size), wire)))
     assert list(dec.refs) == [0]
+
+
+def test_damaged_pictures_and_bombs_only_ever_raise_picture_error():
+    import random
+
+    from benchmarks.bitstream_fuzz import damage_picture
+
+    rng = random.Random(4)
+    real = {c: encode_picture(PICTURE, c, 50) for c in BOMBS}
+    outcomes = set()
+    for _ in range(150):
+        codec = rng.choice(list(BOMBS))
+        try:
+            decode_picture(damage_picture(bytearray(real[codec]), codec, rng), codec, 256)
+            outcomes.add("decoded")
+        except PictureError as exc:
+            outcomes.add("bomb" if "declares" in str(exc) else "refused")
+    assert outcomes == {"decoded", "bomb", "refused"}
