@@ -103,9 +103,10 @@ async def loopback_call(model, source, sender_config, receiver_config, renderer,
     from signaling.app import create_app
     from signaling.client import SignalingClient, create_room
     from signaling.config import SignalingConfig
+    from signaling.handshake import server_options
 
     signaling = SignalingConfig(secret=secrets.token_bytes(32))
-    server = BackgroundServer(create_app(signaling), ws_max_size=signaling.max_message_bytes)
+    server = BackgroundServer(create_app(signaling), **server_options(signaling))
     base = f"http://127.0.0.1:{await server.start()}"
     try:
         room = await asyncio.to_thread(create_room, base)

@@ -154,7 +154,9 @@ class Decoder:
             patch = decode_picture(ref.picture, ref.codec, (w, h))
         except PictureError as exc:
             raise BitstreamError(f"Reference packet (bank slot {ref.bank.slot}): {exc}") from None
-        base = self.refs[self.active_ref if self.active_ref in self.refs else next(iter(self.refs))]
+        active = self.active_ref
+        base = self.refs[active if active is not None and active in self.refs
+                         else next(iter(self.refs))]  # fmt: skip
         params = replace(reference_params(ref.params, size), beta=base[1].beta)
         state = face_state(landmarks_in_crop(self.model, params))
         held = BankPicture(ref.bank.slot, ref.bank.region, ref.bank.box,

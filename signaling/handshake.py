@@ -55,7 +55,7 @@ class HandshakeGuard:
             _ip: str | None = None
             _timer: Any = None
 
-            def connection_made(self, transport) -> None:  # type: ignore[override]
+            def connection_made(self, transport) -> None:
                 super().connection_made(transport)
                 ip = self.client[0] if self.client else "?"
                 if not guard.admit(ip):

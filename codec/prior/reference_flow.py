@@ -126,7 +126,8 @@ class ReferenceFlow:
 def _opening(landmarks: np.ndarray, eye: str) -> float:
     """An eye's lid gap over its width, from MediaPipe's points."""
     upper, lower, inner, outer = (np.asarray(landmarks)[i, :2] for i in EYE_LIDS[eye])
-    return float(np.linalg.norm(upper - lower) / max(np.linalg.norm(outer - inner), 1e-6))
+    width = float(np.linalg.norm(outer - inner))
+    return float(np.linalg.norm(upper - lower)) / max(width, 1e-6)
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
