@@ -186,3 +186,25 @@ def _closed_within(sockets: list[socket.socket], seconds: float) -> list[socket.
             if data == b"":
                 closed.append(s)
     return closed
+
+
+def test_one_failed_sweep_does_not_stop_expiry(caplog):
+    config = SignalingConfig(secret=SECRET, sweep_every_s=0.05, room_idle_s=0.2)
+    app = create_app(config)
+    state = app.state.signaling
+    real, calls = state.sweep, []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("dictionary changed size during iteration")
+        real()
+
+    state.sweep = flaky
+    with ServerThread(app, **server_options(config)) as srv:
+        create_room(srv.url)
+        deadline = time.monotonic() + 20
+        while state.rooms.rooms and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert not state.rooms.rooms and len(calls) > 2
+    assert any("sweep failed" in r.getMessage() for r in caplog.records)
