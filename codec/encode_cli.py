@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> dict:
         "expr_dims": encoder.hello.expr_dims,
         "payload_bytes_per_frame": round(payload, 2),
         "wire_bytes_per_frame": round(payload + TRANSPORT_OVERHEAD, 2) if motion else 0.0,
-        "references": len(refs),
+        "references": encoder.references_sent,
         "bank_pictures": encoder.bank_pictures_sent,
         "reference_bytes": int(sum(refs)),  # base and bank pictures
         "reference_bytes_per_frame": round(sum(refs) / max(frames, 1), 2),

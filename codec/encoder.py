@@ -132,7 +132,7 @@ class Encoder:
         self.flow = ReferenceFlow(config.flow)
         self.bank = BankPlanner(config.bank, self.fps)
         self._bank_packets: dict[int, bytes] = {}  # slot -> the bank picture it holds
-        self.bank_pictures_sent = 0
+        self.references_sent = self.bank_pictures_sent = 0
         self.seq = 0
         self.ref: FaceParams | None = None  # what Motion is coded against, and its id
         self.ref_id = -1
@@ -243,6 +243,7 @@ class Encoder:
                        seq: int) -> bytes:
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
+        self.references_sent += 1
         picture = encode_picture(crop, self.config.picture_codec, self.picture_quality)
         wire = to_wire(fitted)
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from bitstream import Clock, PacketType, encode_packet, packet_type
+from bitstream import Clock, PacketType, decode_packet, encode_packet, packet_type
 from codec.encoder import EncodedFrame, Encoder
 from codec.prior.flame import FlameModel
 from codec.wire import TRANSPORT_OVERHEAD
@@ -189,7 +189,10 @@ class Sender:
                 self.stats.motion_frames += 1
                 self.pending.append(p)
             elif kind == PacketType.REFERENCE:
-                self.stats.references += 1
+                if getattr(decode_packet(p), "bank", None) is None:
+                    self.stats.references += 1
+                else:
+                    self.stats.bank_pictures += 1
                 self.stats.reference_bytes += len(p)
                 self._control([p])
         self._prime_links()

@@ -15,8 +15,9 @@ class SenderStats:
     dropped: int = 0  # motion messages dropped before leaving: simulated loss, full send buffer
     payload_bytes: int = 0  # motion packet bytes
     wire_bytes: int = 0  # the same with each message's transport overhead (one receiver)
-    reference_bytes: int = 0
-    references: int = 0
+    reference_bytes: int = 0  # base references and bank pictures
+    references: int = 0  # base references
+    bank_pictures: int = 0
     encode_ms: list[float] = field(default_factory=list)
     window_start: float = field(default_factory=time.monotonic)
     _window: tuple[int, int, int] = (0, 0, 0)
@@ -31,7 +32,7 @@ class SenderStats:
         wire = (self.wire_bytes - w0) * 8 / dt / 1000
         self.window_start, self._window = now, (self.frames, self.payload_bytes, self.wire_bytes)
         return (f"{fps:5.1f} fps  payload {pay:5.2f} kbps  wire {wire:6.2f} kbps  "
-                f"references {self.references}  receivers {receivers}")
+                f"references {self.references}+{self.bank_pictures}  receivers {receivers}")
 
     def summary(self) -> dict:
         n = max(self.motion_frames, 1)
@@ -46,5 +47,6 @@ class SenderStats:
             "wire_bytes_per_frame": round(self.wire_bytes / n, 2),
             "reference_bytes": self.reference_bytes,
             "references": self.references,
+            "bank_pictures": self.bank_pictures,
             "encode_ms_p50": round(ms[len(ms) // 2], 2) if ms else None,
         }
