@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from bitstream import BitstreamError, decode_packet
-    from bitstream.fuzz import mutations, sample_hello, sample_packets
+    from bitstream.tools.fuzz import mutations, sample_hello, sample_packets
 
     rng = random.Random(args.seed)
     hellos = [sample_hello(10, 16), sample_hello(20, 0), sample_hello(0, 68)]

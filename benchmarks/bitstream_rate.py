@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from codec.config import EncoderConfig
-    from codec.prior.build import list_clips
     from codec.prior.evaluate import fit_track
     from codec.prior.flame_io import load_prior
+    from codec.video import list_clips
 
     if not args.videos.is_dir():
         print(f"bitstream_rate: no such folder: {args.videos}", file=sys.stderr)

@@ -11,11 +11,11 @@ the frame where the mesh warp is furthest from the original (mean absolute error
 so the sheet holds the hardest frames rather than easy ones. Each row is labelled with the
 clip, the frame and each picture's PSNR.
 
-`--before-after` compares two senders, both drawn by the mesh warp: before, the sender as it
-was when issue 12 was opened (eyes not fitted, so copied from the reference; the tracked
-MediaPipe look alone, fitted as it comes); after, today's (gaze, two looks, landmarks moved
-onto the optical flow from the reference). Shown is the frame where before is furthest from
-the original.
+`--before-after` compares two senders, both drawn by the mesh warp: before, one without the
+fit's refinements (eyes not fitted, so copied from the reference; the tracked MediaPipe look
+alone, fitted as it comes); after, the default sender (gaze, two looks, landmarks moved onto
+the optical flow from the reference). Shown is the frame where before is furthest from the
+original.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _held_out(videos: Path, count: int) -> list:
-    from codec.prior.build import list_clips
     from codec.prior.flame_io import load_prior
+    from codec.video import list_clips
 
     held = set(load_prior().meta.get("held_out_clips", []))
     return [c for c in list_clips(videos) if c.name in held][:count]

@@ -106,7 +106,7 @@ async def signaling_cases() -> list[tuple]:
 
 
 async def _room(base: str) -> dict:
-    from signaling.client import create_room
+    from signaling.peer.client import create_room
 
     return await asyncio.to_thread(create_room, f"http://{base}")
 

@@ -64,8 +64,8 @@ async def _send(args, model) -> dict:
     from sender.capture import FileSource, SyntheticSource
     from sender.config import SenderConfig
     from sender.service import Sender
-    from signaling.client import SignalingClient
-    from signaling.ice import parse_ice_server
+    from signaling.peer.client import SignalingClient
+    from signaling.peer.ice import parse_ice_server
 
     states: dict[int, list[float]] = {}
     config = SenderConfig(max_frames=args.frames, frames_per_message=args.frames_per_message,
@@ -84,8 +84,8 @@ async def _send(args, model) -> dict:
 async def _receive(args, model) -> dict:
     from receiver.config import ReceiverConfig
     from receiver.service import Receiver
-    from signaling.client import SignalingClient
-    from signaling.ice import parse_ice_server
+    from signaling.peer.client import SignalingClient
+    from signaling.peer.ice import parse_ice_server
 
     rec = Recording(model)
     config = ReceiverConfig(ice_servers=tuple(parse_ice_server(s) for s in args.ice_server))

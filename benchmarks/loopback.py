@@ -19,14 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from codec.cli_common import (
+    add_control_options,
     add_encoder_options,
     add_prior_and_json,
+    add_render_options,
     encoder_config,
+    renderer_and_edit,
     report,
-    run_live,
 )
-from receiver.cli import add_render_options
 from sender.cli import add_sending_options, add_source_options, open_source
+from signaling.peer.options import run_live
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -44,6 +46,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--http", type=int, default=None, metavar="PORT",
                    help="also serve the receiver's web page on this port (0: any free port)")
     add_render_options(p)
+    add_control_options(p)
     add_encoder_options(p)
     add_prior_and_json(p)
     return p.parse_args(argv)
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from codec.prior.safe_pickle import PriorFileError
     from codec.render import RendererUnavailableError
     from sender.capture import CaptureError
-    from signaling.client import SignalingError
+    from signaling.peer.client import SignalingError
 
     args = parse(sys.argv[1:] if argv is None else argv)
     errors = (CaptureError, PriorFileError, RendererUnavailableError, ControlError,
@@ -68,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
 
 async def run(args: argparse.Namespace) -> dict:
     from codec.prior.flame_io import load_prior
-    from receiver.cli import build
     from receiver.config import ReceiverConfig
     from sender.config import SenderConfig
 
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     model = load_prior(args.flame)
-    renderer, edit = build(args, model)
+    renderer, edit = renderer_and_edit(args, model)
     source = open_source(args, model, camera_or_synthetic=True)
     pairs = SideBySide(args.out, source.fps) if args.out else None
     summary = await loopback_call(
@@ -101,9 +103,9 @@ async def loopback_call(model, source, sender_config, receiver_config, renderer,
     from receiver.web import BackgroundServer
     from sender.service import Sender
     from signaling.app import create_app
-    from signaling.client import SignalingClient, create_room
     from signaling.config import SignalingConfig
     from signaling.handshake import server_options
+    from signaling.peer.client import SignalingClient, create_room
 
     signaling = SignalingConfig(secret=secrets.token_bytes(32))
     server = BackgroundServer(create_app(signaling), **server_options(signaling))

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.classical import CODECS, encode_decode
     from benchmarks.metrics import DlibLandmarks
     from benchmarks.rd import SourceClip
-    from codec.prior.build import list_clips
+    from codec.video import list_clips
 
     judge = DlibLandmarks.available()
     rows = []

@@ -185,7 +185,7 @@ class NetBed:
                                f"--user={TURN_USER}:{TURN_PASS}", "--realm=facecodec",
                                "--log-file=stdout", "--simple-log"], folder / "turn.log")
         base = f"http://{pub}:8765"
-        code = (f"import json; from signaling.client import create_room; "
+        code = (f"import json; from signaling.peer.client import create_room; "
                 f"print(json.dumps(create_room({base!r})))")
         deadline = time.monotonic() + 60
         while True:

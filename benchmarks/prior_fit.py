@@ -50,9 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     from tqdm import tqdm
 
-    from codec.prior.build import BuildConfig, clip_landmarks, list_clips
+    from codec.prior.build.prior import BuildConfig, clip_landmarks
     from codec.prior.evaluate import fit_track
     from codec.prior.flame_io import load_prior
+    from codec.video import list_clips
 
     if not args.videos.is_dir():
         print(f"prior_fit: no such folder: {args.videos}", file=sys.stderr)

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from benchmarks.metrics import DlibLandmarks
-    from codec.prior.build import list_clips
+    from codec.video import list_clips
 
     if not args.videos.is_dir():
         print(f"facecodec bench rd: no such folder: {args.videos}", file=sys.stderr)

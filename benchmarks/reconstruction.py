@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from benchmarks.metrics import DlibLandmarks
-    from codec.prior.build import list_clips
     from codec.prior.flame_io import load_prior
+    from codec.video import list_clips
 
     if not args.videos.is_dir():
         print(f"reconstruction: no such folder: {args.videos}", file=sys.stderr)

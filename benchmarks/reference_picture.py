@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks.metrics import psnr
     from codec.picture import CODECS, decode_picture, encode_picture
-    from codec.prior.build import list_clips
+    from codec.video import list_clips
 
     results: dict[str, list] = {}
     for clip in tqdm(list_clips(args.videos)[: args.limit], desc="clips", unit="clip"):

@@ -1,4 +1,6 @@
-"""Pieces every `facecodec` subcommand shares: the common flags and how results are printed."""
+"""Flags the codec's commands share, each group defined once (the prior and --json, the
+encoder's, the renderer's, the receiver's face controls), and how results are printed. The
+live commands' own flags are in `signaling/peer/options.py`."""
 
 from __future__ import annotations
 
@@ -22,6 +24,50 @@ def report(summary: dict, as_json: bool) -> None:
     width = max(map(len, summary), default=0)
     for k, v in summary.items():
         print(f"{k:>{width}}: {v}")
+
+
+def add_render_options(p: argparse.ArgumentParser) -> None:
+    """Which renderer draws the frames; shared by `decode` (to a file) and `receive` (live)."""
+    from codec.render import RENDERERS
+
+    p.add_argument("--renderer", choices=RENDERERS, default="meshwarp",
+                   help="meshwarp: CPU, no weights; neural: trained generator (default: "
+                   "%(default)s)")
+    p.add_argument("--checkpoint", "--weights", dest="checkpoint", default=None,
+                   help="neural renderer checkpoint (default: the shipped one; "
+                   "RUN_DIR/last.pt from facecodec train)")
+
+
+def add_control_options(p: argparse.ArgumentParser) -> None:
+    """The receiver's edits of the face it shows; shared by `decode` and `receive`."""
+    p.add_argument("--edit", action="append", default=[], metavar="NAME=STRENGTH",
+                   help="expression edit, repeatable: neutral, smile, open_mouth, raise_brows, "
+                   "blink; strength 0..1.5 (e.g. --edit smile=0.7)")
+    p.add_argument("--gaze", action="append", default=[], metavar="camera|ANGLE=DEG",
+                   help="where the eyes look: camera (toward the viewer, whatever the head "
+                   "does), or yaw=DEG / pitch=DEG in the head, repeatable")
+    p.add_argument("--pose-offset", action="append", default=[], metavar="ANGLE=DEG",
+                   help="turn the head by this much, repeatable (e.g. --pose-offset yaw=15); "
+                   "yaw within ±35°, pitch and roll ±25°")
+    p.add_argument("--pose", action="append", default=[], metavar="ANGLE=DEG",
+                   help="hold an angle fixed instead (e.g. --pose yaw=0 for a frontal view)")
+
+
+def control_edit(args: argparse.Namespace, model):
+    """The edit the control flags ask for (a DrivingState -> DrivingState callable), or None;
+    a bad value raises ControlError."""
+    from codec.controls import ControlApplier, parse_controls
+
+    controls = parse_controls(args.edit, args.pose_offset, args.pose, args.gaze)
+    return ControlApplier(model, controls) if controls.active else None
+
+
+def renderer_and_edit(args: argparse.Namespace, model):
+    """The renderer and the face controls' edit (or None) the render and control flags ask
+    for."""
+    from codec.render import make_renderer
+
+    return make_renderer(args.renderer, model, args.checkpoint), control_edit(args, model)
 
 
 def add_encoder_options(p: argparse.ArgumentParser) -> None:
@@ -67,32 +113,3 @@ def encoder_config(args: argparse.Namespace):
         picture_quality=args.picture_quality, landmark_looks=args.landmark_looks,
         flow=FlowConfig(weight=args.flow_weight), bank=BankConfig(slots=args.bank_slots),
     )  # fmt: skip
-
-
-def add_live_options(p: argparse.ArgumentParser) -> None:
-    """Where a live peer finds its room: the signaling server, the room and its token."""
-    p.add_argument("--signal", default="http://127.0.0.1:8765", metavar="URL",
-                   help="signaling server: http(s):// or ws(s):// (default: %(default)s)")
-    p.add_argument("--ca-file", default=None, metavar="PEM",
-                   help="trust this CA (or self-signed certificate) for an https/wss server "
-                   "(default: the system's CAs)")
-    p.add_argument("--room", default=None, help="room id (from POST /rooms)")
-    p.add_argument("--token", default=None, help="this peer's token for the room")
-    p.add_argument("--ice-server", action="append", default=[], metavar="URL",
-                   help="STUN/TURN server, repeatable: stun:HOST:PORT or "
-                   "turn:USER:PASS@HOST:PORT (default: none, fine on one host or LAN)")
-
-
-def run_live(prog: str, coro, errors: tuple) -> tuple[int, dict | None]:
-    """Run a live command's coroutine: (0, its summary), or a user-caused error as one line
-    (exit 2), or Ctrl-C (exit 130) with no traceback."""
-    import asyncio
-    import sys
-
-    try:
-        return 0, asyncio.run(coro)
-    except errors as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2, None
-    except KeyboardInterrupt:
-        return 130, None

@@ -29,12 +29,13 @@ class EncoderConfig:
     refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio...
     refresh_eyes: float = 0.5  # ...or the reference's eyes are under half as open as now
     min_refresh_s: float = 2.0  # and the last reference is at least this old
-    # Landmark looks per crop: 2 = tracked + single-picture, averaged (steadier; the second on
-    # its own thread); 1 = tracked only, half the work, for a slow laptop (AKD +0.09 px).
+    # Landmark looks per crop: 2 = tracked + single-picture, averaged (the tracked look alone
+    # carries its error from frame to frame; the second runs on its own thread); 1 = tracked
+    # only, half the work, for a slow laptop.
     landmark_looks: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
-    # Landmarks moved onto the optical flow from the reference crop before the fit (weight 0
-    # turns it off): on the held-out clips AKD 1.49 -> 1.29 px for 4.5 ms a frame.
+    # Landmarks moved onto the optical flow from the reference crop before the fit, so the
+    # mesh moves as the pixels the receiver warps did (weight 0 turns it off, for a slow CPU).
     flow: FlowConfig = field(default_factory=FlowConfig)
     fit: FitConfig = field(default_factory=FitConfig)
     # Bank pictures of the mouth and eyes when a frame shows what no held picture covers

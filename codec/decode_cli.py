@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.cli_common import add_prior_and_json, report
-from codec.render import RENDERERS
+from codec.cli_common import add_control_options, add_prior_and_json, add_render_options, report
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -20,24 +19,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("input", type=Path, help="input .fcs file")
     p.add_argument("output", type=Path, help="output video file (.mp4)")
-    p.add_argument("--renderer", choices=RENDERERS, default="meshwarp",
-                   help="meshwarp: CPU, no weights; neural: trained generator (default: "
-                   "%(default)s)")
-    p.add_argument("--checkpoint", "--weights", dest="weights", default=None,
-                   help="neural renderer checkpoint (RUN_DIR/last.pt from facecodec train)")
+    add_render_options(p)
     p.add_argument("--side-by-side", type=Path, default=None, metavar="ORIGINAL_VIDEO",
                    help="put the original video's face crop left of the reconstruction")
-    p.add_argument("--edit", action="append", default=[], metavar="NAME=STRENGTH",
-                   help="expression edit, repeatable: neutral, smile, open_mouth, raise_brows, "
-                   "blink; strength 0..1.5 (e.g. --edit smile=0.7)")
-    p.add_argument("--gaze", action="append", default=[], metavar="camera|ANGLE=DEG",
-                   help="where the eyes look: camera (toward the viewer, whatever the head "
-                   "does), or yaw=DEG / pitch=DEG in the head, repeatable")
-    p.add_argument("--pose-offset", action="append", default=[], metavar="ANGLE=DEG",
-                   help="turn the head by this much, repeatable (e.g. --pose-offset yaw=15); "
-                   "yaw within ±35°, pitch and roll ±25°")
-    p.add_argument("--pose", action="append", default=[], metavar="ANGLE=DEG",
-                   help="hold an angle fixed instead (e.g. --pose yaw=0 for a frontal view)")
+    add_control_options(p)
     add_prior_and_json(p)
     return p.parse_args(argv)
 
@@ -83,17 +68,16 @@ class _State:
 
 def run(args: argparse.Namespace, state: _State) -> None:
     from bitstream import read_packets
-    from codec.controls import ControlApplier, parse_controls
+    from codec.cli_common import control_edit
     from codec.decoder import Decoder
     from codec.offline import TimedRenderer, play
     from codec.prior.flame_io import load_prior
     from codec.render import make_renderer
     from codec.video import VideoWriter
 
-    controls = parse_controls(args.edit, args.pose_offset, args.pose, args.gaze)
     model = load_prior(args.flame)
-    edit = ControlApplier(model, controls) if controls.active else None
-    renderer = TimedRenderer(make_renderer(args.renderer, model, args.weights))
+    edit = control_edit(args, model)
+    renderer = TimedRenderer(make_renderer(args.renderer, model, args.checkpoint))
     state.render_ms = renderer.ms
     decoder = Decoder(model, renderer, edit)
     originals = _Originals(args.side_by_side) if args.side_by_side else None

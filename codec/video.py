@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -14,6 +16,27 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mpg", ".mpeg", ".avi", ".mkv", ".w
 
 def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    person: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def list_clips(videos: Path) -> list[Clip]:
+    """Videos in a folder; people from MANIFEST.tsv ('file', 'person') when it is there."""
+    people = {}
+    manifest = videos / "MANIFEST.tsv"
+    if manifest.is_file():
+        with manifest.open(newline="") as fh:
+            people = {row["file"]: row["person"] for row in csv.DictReader(fh, delimiter="\t")}
+    files = sorted(p for p in videos.iterdir() if is_video(p))
+    return [Clip(p, people.get(p.name, p.stem)) for p in files]
 
 
 class VideoError(Exception):

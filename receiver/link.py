@@ -20,7 +20,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from bitstream import BitstreamError, PacketType, packet_type, unpack_bundle
 from receiver.config import ReceiverConfig
 from receiver.stats import ReceiverStats
-from signaling.sctp import use_realtime_timers
+from signaling.peer.sctp import use_realtime_timers
 
 
 class Inbox:

@@ -24,9 +24,9 @@ from receiver.config import ReceiverConfig
 from receiver.link import Inbox, LinkFactory, SenderLink, rtc_links
 from receiver.sinks import FrameSink
 from receiver.stats import ReceiverStats
-from signaling.client import SignalingClient
-from signaling.ice import ICE_FAILED, IceError
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
+from signaling.peer.client import SignalingClient
+from signaling.peer.ice import ICE_FAILED, IceError
 
 log = logging.getLogger("facecodec.receiver")
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-from codec.cli_common import (
-    add_encoder_options,
+from codec.cli_common import add_encoder_options, add_prior_and_json, encoder_config, report
+from signaling.peer.options import (
     add_live_options,
-    add_prior_and_json,
-    encoder_config,
-    report,
+    check_live_options,
+    room_and_token,
     run_live,
 )
 
@@ -27,13 +25,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     add_source_options(p, "camera 0")
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
     add_sending_options(p)
-    p.add_argument("--api-key", default=None, help="bearer key when creating a room")
     add_live_options(p)
     add_encoder_options(p)
     add_prior_and_json(p)
     args = p.parse_args(argv)
-    if (args.room is None) != (args.token is None):
-        p.error("give both --room and --token, or neither (to create a room)")
+    check_live_options(p, args)
     return args
 
 
@@ -79,7 +75,7 @@ def open_source(args, model, camera_or_synthetic: bool = False):
 def main(argv: list[str] | None = None) -> int:
     from codec.prior.safe_pickle import PriorFileError
     from sender.capture import CaptureError
-    from signaling.client import SignalingError
+    from signaling.peer.client import SignalingError
 
     args = parse(sys.argv[1:] if argv is None else argv)
     errors = (CaptureError, PriorFileError, SignalingError, ValueError, OSError)
@@ -94,20 +90,14 @@ async def run(args: argparse.Namespace) -> dict:
     from codec.prior.flame_io import load_prior
     from sender.config import SenderConfig
     from sender.service import Sender
-    from signaling.client import SignalingClient, create_room
-    from signaling.ice import parse_ice_server
+    from signaling.peer.client import SignalingClient
+    from signaling.peer.ice import parse_ice_server
 
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     encoder = encoder_config(args)  # bad settings are refused before anything is opened
     model = load_prior(args.flame)
     source = open_source(args, model)
-    room, token = args.room, args.token
-    if room is None:
-        created = await asyncio.to_thread(create_room, args.signal, args.api_key, 10.0,
-                                          args.ca_file)
-        room, token = created["room"], created["sender_token"]
-        say(f"room {room} created; on the receiving side run:\n  facecodec receive "
-            f"--signal {args.signal} --room {room} --token {created['receiver_token']}")
+    room, token = await room_and_token(args, "sender")
     config = SenderConfig(
         encoder=encoder, frames_per_message=args.frames_per_message,
         ice_servers=tuple(parse_ice_server(s) for s in args.ice_server),

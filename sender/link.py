@@ -17,7 +17,7 @@ from typing import Protocol
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from bitstream import pack_bundle
-from signaling.sctp import use_realtime_timers
+from signaling.peer.sctp import use_realtime_timers
 
 
 class ReceiverLink(Protocol):

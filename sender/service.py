@@ -24,9 +24,9 @@ from sender.capture import FrameSource
 from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
 from sender.stats import SenderStats
-from signaling.client import SignalingClient, SignalingError
-from signaling.ice import ICE_FAILED
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
+from signaling.peer.client import SignalingClient, SignalingError
+from signaling.peer.ice import ICE_FAILED
 
 log = logging.getLogger("facecodec.sender")
 

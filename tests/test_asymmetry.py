@@ -1,4 +1,5 @@
-"""A one-sided expression on the synthetic head survives the whole codec (issue 12)."""
+"""A one-sided expression on the synthetic head survives the whole codec: a truncated ψ
+must not make every smile symmetric."""
 
 from dataclasses import replace
 

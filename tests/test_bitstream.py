@@ -32,8 +32,8 @@ from bitstream import (
     encode_packet,
     read_packets,
 )
-from bitstream.fuzz import mutations, random_motion, sample_hello, sample_packets
 from bitstream.limits import MAX_BANK_SLOTS, MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
+from bitstream.tools.fuzz import mutations, random_motion, sample_hello, sample_packets
 
 GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"
 

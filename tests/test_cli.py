@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,5 +30,12 @@ def test_unknown_command_exits_2(capsys):
 
 
 def test_console_script_and_python_m_agree():
-    out = subprocess.run([sys.executable, "-m", "codec", "--help"], capture_output=True, text=True)
-    assert out.returncode == 0 and "build-prior" in out.stdout
+    """The installed `facecodec` script and `python -m codec` are the same program."""
+    script = Path(sys.executable).with_name("facecodec")
+    assert script.is_file(), "pip install -e . installs the facecodec console script"
+    runs = [subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            for cmd in ([str(script), "--help"], [sys.executable, "-m", "codec", "--help"])]
+    assert [r.returncode for r in runs] == [0, 0] and "build-prior" in runs[0].stdout
+    assert runs[0].stdout == runs[1].stdout
+    bad = subprocess.run([str(script), "frobnicate"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown command" in bad.stderr

@@ -152,7 +152,7 @@ def test_damaged_packets_never_crash_the_decoder(model):
     import random
 
     from bitstream import Reference, encode_packet
-    from bitstream.fuzz import mutations
+    from bitstream.tools.fuzz import mutations
     from codec.picture import encode_picture
 
     rng = np.random.default_rng(5)

@@ -6,11 +6,11 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from codec.prior.build import BuildConfig, clip_landmarks, list_clips
+from codec.prior.build.prior import BuildConfig, clip_landmarks
 from codec.prior.evaluate import fit_track
 from codec.prior.face_track import FaceTrack
 from codec.prior.flame_io import load_builtin
-from codec.video import read_frames
+from codec.video import list_clips, read_frames
 
 
 def test_face_track_finds_faces_and_holds_the_crop_still(dev_dir):
@@ -36,7 +36,7 @@ def test_truncation_degrades_monotonically_on_a_real_clip(dev_dir):
 
 @pytest.mark.slow
 def test_build_prior_is_reproducible(dev_dir, tmp_path):
-    from codec.prior.build_cli import main
+    from codec.prior.build.cli import main
 
     videos = tmp_path / "videos"
     videos.mkdir()

@@ -77,8 +77,8 @@ def test_receiver_leaving_and_sender_restarting(model):
         from receiver.web import BackgroundServer
         from sender.service import Sender
         from signaling.app import create_app
-        from signaling.client import SignalingClient, create_room
         from signaling.config import SignalingConfig
+        from signaling.peer.client import SignalingClient, create_room
 
         server = BackgroundServer(create_app(SignalingConfig(secret=b"k" * 32)))
         base = f"http://127.0.0.1:{await server.start()}"
@@ -121,8 +121,8 @@ def test_sender_waits_for_the_next_receiver(model):
         from receiver.web import BackgroundServer
         from sender.service import Sender
         from signaling.app import create_app
-        from signaling.client import SignalingClient, create_room
         from signaling.config import SignalingConfig
+        from signaling.peer.client import SignalingClient, create_room
 
         server = BackgroundServer(create_app(SignalingConfig(secret=b"k" * 32)))
         base = f"http://127.0.0.1:{await server.start()}"

@@ -13,8 +13,8 @@ from sender.capture import SyntheticSource
 from sender.config import SenderConfig
 from sender.service import Sender
 from signaling.app import create_app
-from signaling.client import SignalingClient, create_room
 from signaling.config import SignalingConfig
+from signaling.peer.client import SignalingClient, create_room
 from tests.recording import Recording
 from tests.waiting import until
 

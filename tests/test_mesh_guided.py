@@ -106,10 +106,19 @@ def test_shipped_checkpoint_renders_and_is_refused_against_another_prior(model, 
         pytest.fail("models/zoo/mesh-cpu.pt is missing: the default checkpoint must ship")
     config, data = load_checkpoint(path, model.prior_id)
     assert config.generator == "mesh" and data["step"] > 0
-    renderer = make_renderer("neural", model)
-    renderer.set_reference(clip.frames[0], clip.params[0])
-    frame = renderer.render(_states(clip)[6])
-    assert frame.shape == (256, 256, 3) and frame.std() > 10
+    from benchmarks.metrics import psnr
+
+    renderer, warp = make_renderer("neural", model), MeshWarpRenderer(model)
+    for r in (renderer, warp):
+        r.set_reference(clip.frames[0], clip.params[0])
+    still = [psnr(clip.frames[0], f) for f in clip.frames]
+    i = int(np.argmin(still))  # the frame furthest from the reference
+    frame = renderer.render(_states(clip)[i])
+    assert frame.shape == (256, 256, 3) and frame.dtype == np.uint8
+    # it moves the face (closer to the true frame than the still reference is) and starts
+    # from the mesh warp (close to its picture): neither noise nor a copy of the reference
+    assert psnr(frame, clip.frames[i]) > still[i] + 1.0
+    assert psnr(frame, warp.render(_states(clip)[i])) > 30.0
     other = dataclasses.replace(model, v_template=model.v_template * 1.01)
     with pytest.raises(RendererUnavailableError, match="face prior"):
         make_renderer("neural", other)

@@ -137,6 +137,7 @@ def test_tiny_trains_on_two_dev_clips_and_renders(dev_dir, tmp_path):
     assert np.mean(l1[-3:]) <= 0.5 * l1[0], l1
     assert (run / "last.pt").is_file() and list((run / "samples").glob("*.png"))
 
+    from benchmarks.metrics import psnr
     from codec.decoder import Decoder
     from codec.encoder import Encoder
     from codec.prior.flame_io import load_prior
@@ -146,13 +147,16 @@ def test_tiny_trains_on_two_dev_clips_and_renders(dev_dir, tmp_path):
     model = load_prior()
     enc = Encoder(model)
     dec = Decoder(model, make_renderer("neural", model, str(run / "last.pt")))
-    frames = []
+    frames, crops = [], []
     for f in read_frames(dev_dir / "dagan_driving.mp4", max_frames=5):
-        for p in enc.encode(f).packets:
+        result = enc.encode(f)
+        crops.append(result.crop)
+        for p in result.packets:
             out = dec.push(p)
             frames += [out] if out is not None else []
     assert len(frames) == 5 and frames[0].image.shape == (256, 256, 3)
-    assert frames[0].image.std() > 5
+    # the exported checkpoint draws the sender's face, not noise or a grey box
+    assert np.mean([psnr(f.image, crops[f.seq]) for f in frames]) > 18.0  # noise: ~10 dB
 
 
 def test_renderer_refuses_what_it_cannot_use(tmp_path):

@@ -88,8 +88,8 @@ def test_kernel_loss_on_a_capped_uplink_never_desynchronizes(tmp_path):
 
     x = run_condition({"cap": 48, "loss": 0.2}, 250, tmp_path)
     assert x["desynchronized_frames"] == 0 and x["bad_packets"] == 0
-    # Usually 64-81 % are seen (README); one CI run on a loaded machine saw 40 %, when SCTP's
-    # retransmission timeouts held the capped channel for seconds. The call must stay live.
+    # 64-81 % are seen on an idle machine (README); on a loaded one SCTP's retransmission
+    # timeouts can hold the capped channel for seconds, so the bar is that the call stays live.
     assert x["frames_rendered"] >= 0.3 * x["frames_sent"] > 0
     assert x["first_frame_s"] is not None and x["first_frame_s"] < 15
     assert x["latency_ms_p95"] < 1000  # the bounded send buffer: no queue builds up

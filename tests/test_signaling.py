@@ -11,9 +11,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from signaling.app import create_app
-from signaling.client import create_room, ws_url
 from signaling.config import SignalingConfig
-from signaling.ice import parse_ice_server
+from signaling.peer.client import create_room, ws_url
+from signaling.peer.ice import parse_ice_server
 from signaling.rooms import RoomError, Rooms
 from signaling.tokens import TokenError, check_token, make_token
 from tests.servers import ServerThread

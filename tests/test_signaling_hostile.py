@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from signaling.app import create_app
-from signaling.client import create_room, ws_url
 from signaling.config import SignalingConfig
 from signaling.handshake import server_options
+from signaling.peer.client import create_room, ws_url
 from tests.servers import ServerThread
 
 SECRET = b"hostile-secret-0123456789abcdef"

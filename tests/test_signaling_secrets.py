@@ -21,7 +21,7 @@ from receiver.service import Receiver
 from sender.capture import SyntheticSource
 from sender.config import SenderConfig
 from sender.service import Sender
-from signaling.client import SignalingClient, create_room, ws_url
+from signaling.peer.client import SignalingClient, create_room, ws_url
 from tests.inproc_links import Wire
 from tests.recording import Recording
 from tests.waiting import until

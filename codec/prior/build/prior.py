@@ -9,7 +9,6 @@ Deterministic: frames are sampled at fixed strides and the hold-out split is see
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.prior import topology as topo
+from codec.prior.build import topology as topo
 from codec.prior.flame import JOINTS, Embedding, FlameModel
 from codec.prior.landmarks import N_LANDMARKS
 from codec.prior.params import FLIP
 from codec.prior.procrustes import downweight_mobile, similarity
 from codec.prior.rotation import rodrigues
-from codec.video import is_video
+from codec.video import Clip
 
 
 @dataclass(frozen=True)
@@ -35,27 +34,6 @@ class BuildConfig:
     seed: int = 0
     crop_size: int = 256
     eye_distance: float = 0.095  # outer eye corners apart, metres (sets FLAME-like units)
-
-
-@dataclass(frozen=True)
-class Clip:
-    path: Path
-    person: str
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-
-def list_clips(videos: Path) -> list[Clip]:
-    """Videos in a folder; people from MANIFEST.tsv ('file', 'person') when it is there."""
-    people = {}
-    manifest = videos / "MANIFEST.tsv"
-    if manifest.is_file():
-        with manifest.open(newline="") as fh:
-            people = {row["file"]: row["person"] for row in csv.DictReader(fh, delimiter="\t")}
-    files = sorted(p for p in videos.iterdir() if is_video(p))
-    return [Clip(p, people.get(p.name, p.stem)) for p in files]
 
 
 def split_people(clips: list[Clip], config: BuildConfig) -> tuple[list[Clip], list[Clip]]:

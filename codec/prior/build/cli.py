@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.prior.build import (
+from codec.prior.build.prior import (
     BuildConfig,
     build_prior,
     clip_landmarks,
     file_sha256,
-    list_clips,
     split_people,
 )
 from codec.prior.flame_io import BUILTIN_PRIOR, save_builtin
+from codec.video import list_clips
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

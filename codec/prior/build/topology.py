@@ -34,7 +34,7 @@ EYEBALL_RADIUS = 0.0115  # metres from the eyeball's centre to the iris plane (a
 
 def mesh_triangles() -> np.ndarray:
     """Triangles of the 468-vertex mesh (from MediaPipe's tessellation edges) plus iris fans."""
-    path = Path(__file__).with_name("facemesh") / "assets" / "tessellation_edges.npy"
+    path = Path(__file__).parents[1] / "facemesh" / "assets" / "tessellation_edges.npy"
     edges = {(int(a), int(b)) for a, b in np.load(path)}
     nbrs: dict[int, set[int]] = {}
     for a, b in edges:

@@ -8,7 +8,7 @@ operators (GridSample, MatMul and arithmetic), following their definitions in Me
 TFLite files) behind a Cast, which keeps the files as small as the originals.
 
     pip install onnx tflite
-    python -m codec.prior.facemesh.convert --from DIR
+    python -m codec.prior.build.facemesh --from DIR
 
 DIR holds the two .tflite files and `face_mesh_connections.py`, whose tessellation edges
 become tessellation_edges.npy (the prior's triangles come from them).
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-ASSETS = Path(__file__).with_name("assets")
+ASSETS = Path(__file__).parents[1] / "facemesh" / "assets"  # what this converter writes
 MODELS = {
     "face_detection_short_range.tflite": "face_detector.onnx",
     "face_landmark_with_attention.tflite": "face_mesh.onnx",
