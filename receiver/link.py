@@ -15,12 +15,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from bitstream import BitstreamError, PacketType, packet_type, unpack_bundle
 from receiver.config import ReceiverConfig
 from receiver.stats import ReceiverStats
-from signaling.peer.sctp import use_realtime_timers
+from signaling.peer.rtc import peer_connection
 
 
 class Inbox:
@@ -81,9 +81,7 @@ LinkFactory = Callable[[str, Inbox], SenderLink]  # sender's peer id, its inbox 
 class RtcSenderLink:
     def __init__(self, peer_id: str, inbox: Inbox, ice_servers: tuple[dict, ...] = ()):
         self.peer_id, self.inbox = peer_id, inbox
-        use_realtime_timers()
-        rtc = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
-        self.pc = RTCPeerConnection(configuration=rtc)
+        self.pc = peer_connection(ice_servers)
         self.pc.on("datachannel", self._channel)
 
     async def answer(self, offer_sdp: str) -> str:

@@ -14,10 +14,10 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCSessionDescription
 
 from bitstream import pack_bundle
-from signaling.peer.sctp import use_realtime_timers
+from signaling.peer.rtc import acknowledged, peer_connection, smoothed_rtt_ms
 
 
 class ReceiverLink(Protocol):
@@ -66,9 +66,7 @@ class RtcReceiverLink:
     def __init__(self, peer_id: str, ice_servers: tuple[dict, ...], loss: float, seed: int,
                  max_buffered: int):
         self.peer_id = peer_id
-        use_realtime_timers()
-        config = RTCConfiguration([RTCIceServer(**s) for s in ice_servers])
-        self.pc = RTCPeerConnection(configuration=config)
+        self.pc = peer_connection(ice_servers)
         self.control = self.pc.createDataChannel("control", ordered=True)
         self.motion = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
         self.loss, self.rng, self.max_buffered = loss, random.Random(seed), max_buffered
@@ -101,23 +99,11 @@ class RtcReceiverLink:
 
     @property
     def rtt_ms(self) -> float | None:
-        # aiortc keeps SCTP's smoothed RTT (RFC 4960 6.3.1) with no public getter.
-        srtt = getattr(self.pc.sctp, "_srtt", None) if self.pc.sctp is not None else None
-        return srtt * 1000.0 if isinstance(srtt, float) else None
+        return smoothed_rtt_ms(self.pc)
 
     @property
     def delivered(self) -> bool:
-        # The control channel is reliable and ordered: once none of its data waits in
-        # aiortc's queues (to be handed to SCTP, to be sent, or sent and not yet
-        # cumulatively acknowledged), the peer's SCTP holds every message sent on it.
-        sctp = self.pc.sctp
-        if sctp is None or self.control.bufferedAmount:
-            return False
-        if any(item[0] is self.control for item in sctp._data_channel_queue):
-            return False
-        stream = self.control.id
-        queues = (sctp._outbound_queue, sctp._sent_queue)
-        return not any(chunk.stream_id == stream for queue in queues for chunk in queue)
+        return acknowledged(self.pc, self.control)
 
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         @self.pc.on("connectionstatechange")

@@ -1,4 +1,4 @@
-"""The signaling server against a stranger: tokens and JSON that used to crash the handler, a
+"""The signaling server against a stranger: tokens and JSON that could crash a handler, a
 peer that stops reading, a receiver that joins and leaves in a loop, rooms created from many
 threads at once. Each case asserts the close code, that no traceback reached the log, and
 that an honest call in the same room keeps flowing."""

@@ -1,0 +1,52 @@
+"""aiortc behind one adapter: the peer connection both services make, and what the sender
+reads of SCTP that aiortc does not publish.
+
+aiortc keeps SCTP's smoothed round trip and its send queues private. The sender needs both
+(frames per message follow the round trip; a new Reference is used once the control
+channel's data is acknowledged), so they are read here and only here, each behind a guard:
+if a release of aiortc renames them, the round trip reads as unknown (no bundling change)
+and delivery falls back to "nothing left in the channel's buffer" (a Reference is then
+used as soon as it has been handed to SCTP), and `tests/test_rtc_adapter.py` fails.
+"""
+
+from __future__ import annotations
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+
+from signaling.peer.sctp import use_realtime_timers
+
+
+def peer_connection(ice_servers: tuple[dict, ...]) -> RTCPeerConnection:
+    """A peer connection with these STUN/TURN servers and the realtime SCTP timers."""
+    use_realtime_timers()
+    return RTCPeerConnection(RTCConfiguration([RTCIceServer(**s) for s in ice_servers]))
+
+
+def smoothed_rtt_ms(pc: RTCPeerConnection) -> float | None:
+    """SCTP's smoothed round-trip time (RFC 4960 6.3.1), when it has measured one."""
+    srtt = getattr(pc.sctp, "_srtt", None) if pc.sctp is not None else None
+    return srtt * 1000.0 if isinstance(srtt, float) else None
+
+
+def acknowledged(pc: RTCPeerConnection, channel) -> bool:
+    """Whether the peer's SCTP has acknowledged everything sent on a reliable channel: none
+    of its data waits in aiortc's queues (to be handed to SCTP, to be sent, or sent and not
+    yet cumulatively acknowledged)."""
+    sctp = pc.sctp
+    if sctp is None or channel.bufferedAmount:
+        return False
+    try:
+        waiting = [item[0] for item in sctp._data_channel_queue]
+        chunks = [*sctp._outbound_queue, *sctp._sent_queue]
+    except AttributeError:  # another aiortc: the buffer is all there is to go by
+        return True
+    return channel not in waiting and not any(c.stream_id == channel.id for c in chunks)
+
+
+def readable() -> bool:
+    """Whether this aiortc still has the private state the two readers above use."""
+    from aiortc.rtcsctptransport import RTCSctpTransport
+
+    names = ("_srtt", "_data_channel_queue", "_outbound_queue", "_sent_queue")
+    probe = RTCSctpTransport.__init__.__code__.co_names
+    return all(name in probe for name in names)
