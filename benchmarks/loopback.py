@@ -56,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     from codec.controls import ControlError
     from codec.prior.safe_pickle import PriorFileError
     from codec.render import RendererUnavailableError
+    from codec.threads import size_for_a_call
     from sender.capture import CaptureError
     from signaling.peer.client import SignalingError
 
     args = parse(sys.argv[1:] if argv is None else argv)
+    size_for_a_call()
     errors = (CaptureError, PriorFileError, RendererUnavailableError, ControlError,
               SignalingError, OSError)
     code, summary = run_live("facecodec demo", run(args), errors)

@@ -1,8 +1,9 @@
 """`facecodec bench speed`: where the milliseconds go, sender and receiver, per frame.
 
 Sender: face-mesh landmarks (MediaPipe's models on onnxruntime, with crop tracking), the
-landmarks moved onto the optical flow from the reference crop, prior fit, motion
-quantization + packing.
+landmarks moved onto the optical flow from the reference crop, prior fit, the reference
+bank's look at the frame, motion quantization + packing; beside it, for scale, low-delay
+SVT-AV1 coding and decoding the same crops at 16 kbps (one thread, per frame).
 Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
 neural one, on CUDA when present). Then the loopback call through real data channels
 (`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the
@@ -34,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from bitstream import decode_packet, encode_packet
+    from codec.bank import BankPlanner, face_state
     from codec.config import EncoderConfig
     from codec.encoder import stream_hello
     from codec.motion import MotionCodec, reference_params, to_wire
     from codec.prior.face_track import FaceTrack
     from codec.prior.fitting import FaceFitter
     from codec.prior.flame_io import load_prior
+    from codec.prior.params import landmarks_in_crop
     from codec.prior.reference_flow import ReferenceFlow
     from codec.render.meshwarp import MeshWarpRenderer
     from codec.video import read_frames
@@ -50,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     codec = MotionCodec(model, hello)
     track, fitter, renderer = FaceTrack(), FaceFitter(model), MeshWarpRenderer(model)
     flow = ReferenceFlow()
-    t = {k: [] for k in ("landmarks", "flow", "fit", "encode", "decode", "render_meshwarp")}
-    ref, states, ref_crop = None, [], None
+    bank = BankPlanner(EncoderConfig().bank, 25.0)
+    t = {k: [] for k in ("landmarks", "flow", "fit", "bank", "encode", "decode",
+                         "render_meshwarp")}  # fmt: skip
+    ref, states, ref_crop, crops = None, [], None, []
     for frame in read_frames(args.video, max_frames=args.frames):
         t0 = time.perf_counter()
         face = track(frame)
@@ -67,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             renderer.set_reference(face.crop, ref)
             flow.set_reference(face.crop, landmarks)
             ref_crop = face.crop
+            bank.set_base(face_state(landmarks_in_crop(model, ref)))
+        lm68 = landmarks_in_crop(model, params)
+        bank.update(len(t["fit"]), face_state(lm68), face.crop, lm68, params)
+        t_bank = time.perf_counter()
+        crops.append(face.crop)
         motion, _ = codec.encode(params, ref, 0, len(t["fit"]))
         data = encode_packet(motion, hello)
         t3 = time.perf_counter()
@@ -76,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         t5 = time.perf_counter()
         states.append(state)
         for key, a, b in (("landmarks", t0, t1), ("flow", t1, t_flow), ("fit", t_flow, t2),
-                          ("encode", t2, t3), ("decode", t3, t4),
+                          ("bank", t2, t_bank), ("encode", t_bank, t3), ("decode", t3, t4),
                           ("render_meshwarp", t4, t5)):  # fmt: skip
             t[key].append((b - a) * 1000)
     track.close()
@@ -85,12 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         t["render_neural"] = _time_neural(model, args.checkpoint, ref_crop, ref, states)
     stats = {k: {"median_ms": float(np.median(v)), "p10_ms": float(np.percentile(v, 10)),
                  "p90_ms": float(np.percentile(v, 90))} for k, v in t.items() if v}  # fmt: skip
+    sender = sum(stats[k]["median_ms"] for k in ("landmarks", "flow", "fit", "bank", "encode"))
+    av1 = _time_av1(np.stack(crops)) if crops else None
     print(f"{args.video.name}, {len(t['fit'])} frames; {platform.machine()} "
           f"{platform.processor() or ''}, {len(__import__('os').sched_getaffinity(0))} cores, "
           "OpenCV and BLAS on one thread")
     print("| stage | median ms | p10 ms | p90 ms |\n|---|---|---|---|")
     for k, s in stats.items():
         print(f"| {k} | {s['median_ms']:.2f} | {s['p10_ms']:.2f} | {s['p90_ms']:.2f} |")
+    stats["sender_total"] = {"median_ms": sender}
+    print(f"| sender, all stages | {sender:.2f} | | |")
+    if av1 is not None:
+        stats["av1_low_delay_16kbps"] = {"mean_ms": av1}
+        print(f"| SVT-AV1 low delay, 16 kbps, encode + decode (mean) | {av1:.2f} | | |")
+        print(f"sender / AV1: {sender / av1:.1f}×")
     if not args.no_live:
         from benchmarks.live import run_one
 
@@ -102,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(stats, indent=1) + "\n")
     return 0
+
+
+def _time_av1(crops: np.ndarray) -> float:
+    """Mean ms per frame for low-delay SVT-AV1 to code and decode the same crops."""
+    from benchmarks.classical import encode_decode
+
+    start = time.perf_counter()
+    encode_decode(crops, "av1", 16)
+    return (time.perf_counter() - start) * 1000 / len(crops)
 
 
 def _time_neural(model, checkpoint, crop, ref, states) -> list[float]:

@@ -47,10 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     from codec.controls import ControlError
     from codec.prior.safe_pickle import PriorFileError
     from codec.render import RendererUnavailableError
+    from codec.threads import size_for_a_call
     from receiver.sinks import SinkError
     from signaling.peer.client import SignalingError
 
     args = parse(sys.argv[1:] if argv is None else argv)
+    size_for_a_call()
     errors = (PriorFileError, RendererUnavailableError, ControlError, SinkError,
               SignalingError, OSError)  # OSError includes IceError
     code, summary = run_live("facecodec receive", run(args), errors)

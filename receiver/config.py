@@ -9,4 +9,8 @@ from dataclasses import dataclass
 class ReceiverConfig:
     ice_servers: tuple[dict, ...] = ()
     max_queued_motion: int = 8  # older Motion packets fall out when rendering lags
+    # A Motion that has waited this long for the render worker (a busy laptop) is dropped
+    # before it is decoded when a newer one waits (counted as stale): the picture stays
+    # current. A bundle's frames arrive together and wait a render time each, well under it.
+    max_wait_s: float = 0.1
     max_queued_control: int = 64

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -30,6 +31,7 @@ class Inbox:
         self.config, self.stats = config, stats
         self.control: deque[bytes] = deque()
         self.motion: deque[bytes] = deque(maxlen=config.max_queued_motion)
+        self.arrival: deque[float] = deque(maxlen=config.max_queued_motion)  # monotonic s
         self.arrived = asyncio.Event()
 
     def on_control(self, message: object) -> None:
@@ -53,12 +55,19 @@ class Inbox:
         room = self.motion.maxlen or 0
         self.stats.stale += max(0, len(self.motion) + len(packets) - room)
         self.motion.extend(packets)
+        self.arrival.extend([time.monotonic()] * len(packets))
         self.arrived.set()
 
     def next_packet(self) -> bytes | None:
         if self.control:
             return self.control.popleft()
+        late = time.monotonic() - self.config.max_wait_s
+        while len(self.motion) > 1 and self.arrival[0] < late:
+            self.motion.popleft()
+            self.arrival.popleft()
+            self.stats.stale += 1
         if self.motion:
+            self.arrival.popleft()
             return self.motion.popleft()
         return None
 

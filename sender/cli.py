@@ -74,10 +74,12 @@ def open_source(args, model, camera_or_synthetic: bool = False):
 
 def main(argv: list[str] | None = None) -> int:
     from codec.prior.safe_pickle import PriorFileError
+    from codec.threads import size_for_a_call
     from sender.capture import CaptureError
     from signaling.peer.client import SignalingError
 
     args = parse(sys.argv[1:] if argv is None else argv)
+    size_for_a_call()
     errors = (CaptureError, PriorFileError, SignalingError, ValueError, OSError)
     code, summary = run_live("facecodec send", run(args), errors)
     if summary is None:

@@ -126,7 +126,7 @@ class Sender:
         while not self._stop.is_set():
             if not await self._wait_for_receiver():
                 return
-            encoder = self.encoder or self._new_stream()
+            encoder = self.encoder or await self._new_stream()
             clock_ms = self.clock_ms
             frame = await loop.run_in_executor(self.pool, next, frames, None)
             if frame is None:
@@ -158,9 +158,12 @@ class Sender:
             await asyncio.sleep(0.05)
         return True
 
-    def _new_stream(self) -> Encoder:
-        self.encoder = Encoder(self.model, self.config.encoder, self.source.fps,
-                               confirm_references=True)
+    async def _new_stream(self) -> Encoder:
+        """A new stream's Encoder, built on the encode thread (it opens four onnxruntime
+        sessions: a quarter of a second the event loop would otherwise stand still)."""
+        self.encoder = await asyncio.get_running_loop().run_in_executor(
+            self.pool, lambda: Encoder(self.model, self.config.encoder, self.source.fps,
+                                       confirm_references=True))
         self._follow_picture_quality()
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()

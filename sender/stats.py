@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
+
+RECENT = 3000  # encode times kept for the percentiles: two minutes at 25 fps
 
 
 @dataclass
@@ -18,7 +21,7 @@ class SenderStats:
     reference_bytes: int = 0  # base references and bank pictures
     references: int = 0  # base references
     bank_pictures: int = 0
-    encode_ms: list[float] = field(default_factory=list)
+    encode_ms: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT))
     window_start: float = field(default_factory=time.monotonic)
     _window: tuple[int, int, int] = (0, 0, 0)
 

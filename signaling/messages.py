@@ -11,7 +11,9 @@ with `from` stamped: `Offer`, `Answer` (SDP, never looked into here) and `Contro
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,13 +127,28 @@ def to_json(msg: Message) -> dict[str, Any]:
     return out
 
 
+MAX_DEPTH = 32  # no message of ours nests deeper than 3
+MAX_BRACKETS = 256  # arrays and objects in one message: an SDP travels as one string
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def loads(text: str) -> Any:
-    """JSON text as Python values; anything that is not (nested thousands deep included)
-    raises MessageError."""
+    """JSON text as Python values; anything that is not, that holds more than MAX_BRACKETS
+    arrays and objects, or nests deeper than MAX_DEPTH, raises MessageError. The structure is
+    checked first, at C speed: a parser's recursion is no limit to rely on (Python 3.13 reads
+    5,000 levels)."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        bare = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))  # brackets outside strings
+        if len(bare) > 2 * MAX_BRACKETS:
+            raise MessageError(f"JSON with over {MAX_BRACKETS} arrays and objects")
+        if max(itertools.accumulate(_STEP[ch] for ch in bare), default=0) > MAX_DEPTH:
+            raise MessageError(f"JSON nested too deep (over {MAX_DEPTH} levels)")
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise MessageError("not JSON (or nested too deep)") from None
+        raise MessageError("not JSON") from None
 
 
 def parse(data: Any) -> Message:

@@ -24,7 +24,8 @@ from tests.inproc_links import Wire
 from tests.recording import Recording
 from tests.waiting import until
 
-DEEP = ReceiverConfig(max_queued_motion=10_000)  # nothing falls out: every outcome is scripted
+# nothing falls out or is skipped: every outcome is scripted
+DEEP = ReceiverConfig(max_queued_motion=10_000, max_wait_s=float("inf"))
 
 
 @pytest.fixture(scope="module")
