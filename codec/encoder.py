@@ -24,7 +24,7 @@ from bitstream import (
     encode_packet,
     expression_steps,
 )
-from codec.bank import BankPlanner, BankShot, face_state
+from codec.bank import BankPlanner, BankShot, FaceState, face_state
 from codec.config import EncoderConfig
 from codec.driving import DrivingState
 from codec.motion import MotionCodec, reference_params, to_wire
@@ -33,7 +33,6 @@ from codec.prior.crop import CropBox
 from codec.prior.face_track import FaceTrack
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
-from codec.prior.keypoints import LOWER_LIDS, UPPER_LIDS
 from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.prior.reference_flow import ReferenceFlow
 
@@ -168,11 +167,13 @@ class Encoder:
             landmarks = self.flow(face.crop, face.landmarks)
             fitted = self.fitter.fit(landmarks, size)
         ref_bytes = 0
-        if self._needs_reference(fitted, seq):
+        lm68 = landmarks_in_crop(self.model, fitted)  # the reference test and the bank's
+        state = face_state(lm68)
+        if self._needs_reference(fitted, state, seq):
             ref_packet = self._new_reference(face.crop, landmarks, fitted, seq)
             packets.append(ref_packet)
             ref_bytes = len(ref_packet)
-        for shot in self._bank_shots(seq, face.crop, fitted):
+        for shot in self.bank.update(seq, state, face.crop, lm68, fitted):
             packets.append(self._bank_packet(shot))
             ref_bytes += len(packets[-1])
         nominal = seq * 1000.0 / self.fps
@@ -216,7 +217,7 @@ class Encoder:
         self.track.close()
         self.flow.close()
 
-    def _needs_reference(self, fitted: FaceParams, seq: int) -> bool:
+    def _needs_reference(self, fitted: FaceParams, state: FaceState, seq: int) -> bool:
         if self.ref is None:
             return True
         if self.offered is not None:
@@ -229,15 +230,9 @@ class Encoder:
             d[0] > c.refresh_yaw_deg
             or d[1] > c.refresh_pitch_deg
             or abs(np.log(fitted.scale / self.ref.scale)) > c.refresh_scale
-            or self._ref_eyes < c.refresh_eyes * self._eyes(fitted)
+            # a reference with closed eyes cannot show open ones
+            or self._ref_state.eyes < c.refresh_eyes * state.eyes
         )
-
-    def _eyes(self, params: FaceParams) -> float:
-        """Eye opening over eye width: a reference with closed eyes cannot show open ones."""
-        lm = landmarks_in_crop(self.model, params)
-        lids = np.linalg.norm(lm[list(UPPER_LIDS)] - lm[list(LOWER_LIDS)], axis=1).sum()
-        width = np.linalg.norm(lm[[39, 45]] - lm[[36, 42]], axis=1).sum()
-        return float(lids / max(width, 1e-6))
 
     def _new_reference(self, crop: np.ndarray, landmarks: np.ndarray, fitted: FaceParams,
                        seq: int) -> bytes:
@@ -254,12 +249,6 @@ class Encoder:
         else:
             self._activate(offer)
         return packet
-
-    def _bank_shots(self, seq: int, crop: np.ndarray, fitted: FaceParams) -> list[BankShot]:
-        if not self.config.bank.slots:
-            return []
-        lm68 = landmarks_in_crop(self.model, fitted)
-        return self.bank.update(seq, face_state(lm68), crop, lm68, fitted)
 
     def _bank_packet(self, shot: BankShot) -> bytes:
         """A bank picture: the region's box of the crop, with that frame's fit (no beta: the
@@ -279,8 +268,8 @@ class Encoder:
     def _activate(self, offer: _Offer) -> None:
         self.ref, self.ref_id, self._packet = offer.params, offer.ref_id, offer.packet
         self.offered = None
-        self._ref_eyes = self._eyes(offer.params)
-        self.bank.set_base(face_state(landmarks_in_crop(self.model, offer.params)))
+        self._ref_state = face_state(landmarks_in_crop(self.model, offer.params))
+        self.bank.set_base(self._ref_state)
         self.flow.set_reference(offer.crop, offer.landmarks)
 
 
