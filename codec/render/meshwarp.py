@@ -69,7 +69,8 @@ class MeshWarpRenderer:
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
         self.picture = np.ascontiguousarray(picture)
         self.size = picture.shape[0]
-        src = mesh_in_crop(self.model, params)[:, :2]
+        mesh = mesh_in_crop(self.model, params)
+        src = mesh[:, :2]
         used = np.unique(self.skin)
         hull = cv2.convexHull(src[used].astype(np.float32), returnPoints=False)[:, 0]
         self.outline = used[hull]
@@ -87,7 +88,6 @@ class MeshWarpRenderer:
         self.src_sheet = sheet
         self.src = src
         self.src_mouth_open = self._mouth_open(src)
-        mesh = mesh_in_crop(self.model, params)
         self.base = Candidate(None, face_state(self.model.landmarks(mesh, "ibug68")),
                               params.euler)
         self._ready = True
