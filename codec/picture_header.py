@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import struct
 
+from bitstream.bits import BitReader
+from bitstream.errors import BitstreamError
+
 
 class HeaderError(ValueError):
     """Bytes whose header does not say (or does not plainly say) the picture's size."""
@@ -27,6 +30,8 @@ def picture_size(data: bytes, codec: str) -> tuple[int, int]:
         return readers[codec](data)
     except (IndexError, struct.error):
         raise HeaderError(f"{codec} header is truncated") from None
+    except BitstreamError as exc:  # the AV1 sequence header's bit reader
+        raise HeaderError(str(exc)) from None
 
 
 # Start-of-frame markers: C0..CF except DHT (C4), JPG (C8) and DAC (CC).
@@ -108,30 +113,10 @@ def _leb128(data: bytes, pos: int) -> tuple[int, int]:
     raise HeaderError("AV1 OBU size is malformed")
 
 
-class _Bits:
-    def __init__(self, data: bytes):
-        self.data, self.pos = data, 0
-
-    def __call__(self, n: int) -> int:
-        value = 0
-        for _ in range(n):
-            byte = self.data[self.pos >> 3]
-            value = value << 1 | (byte >> (7 - (self.pos & 7))) & 1
-            self.pos += 1
-        return value
-
-    def uvlc(self) -> int:
-        zeros = 0
-        while not self(1):
-            zeros += 1
-            if zeros >= 32:
-                raise HeaderError("AV1 uvlc code is malformed")
-        return self(zeros) + (1 << zeros) - 1
-
-
 def _sequence_max_size(payload: bytes) -> tuple[int, int]:
     """max_frame_width and max_frame_height of a sequence_header_obu (AV1 spec 5.5.1)."""
-    b = _Bits(payload)
+    r = BitReader(payload, "av1 sequence header")
+    b = r.bits
     b(3)  # seq_profile
     b(1)  # still_picture
     if b(1):  # reduced_still_picture_header
@@ -141,7 +126,7 @@ def _sequence_max_size(payload: bytes) -> tuple[int, int]:
         if b(1):  # timing_info_present_flag
             b(32), b(32)  # num_units_in_display_tick, time_scale
             if b(1):  # equal_picture_interval
-                b.uvlc()
+                r.ueg(0)  # num_ticks_per_picture_minus_1: AV1's uvlc is Exp-Golomb order 0
             decoder_model = bool(b(1))
             if decoder_model:
                 delay_bits = b(5) + 1  # buffer_delay_length_minus_1
