@@ -121,9 +121,7 @@ class _State:
 
     def rate_limit(self, ip: str) -> None:
         now, recent = time.monotonic(), self.created[ip]
-        while recent and now - recent[0] > 60:
-            recent.popleft()
-        if len(recent) >= self.config.rooms_per_minute_per_ip:
+        if _full(recent, now, self.config.rooms_per_minute_per_ip):
             raise HTTPException(429, "too many rooms created from this address; wait a minute")
         recent.append(now)
 
@@ -283,10 +281,7 @@ class _JoinLimit:
         now = time.monotonic()
         keys = {"address": ip, "token": hashlib.sha256(token.encode()).hexdigest()}
         for kind, key in keys.items():
-            recent = self.seen[kind][key]
-            while recent and now - recent[0] > 60:
-                recent.popleft()
-            if len(recent) >= self.limits[kind]:
+            if _full(self.seen[kind][key], now, self.limits[kind]):
                 raise RoomError(f"too many joins with this {kind}; wait a minute",
                                 CloseCode.TOO_MANY_JOINS)
         for kind, key in keys.items():
@@ -296,6 +291,14 @@ class _JoinLimit:
         now = time.monotonic()
         for seen in self.seen.values():
             _drop_empty(seen, now, 60.0)
+
+
+def _full(recent: deque, now: float, limit: int, span: float = 60.0) -> bool:
+    """Whether a sliding window of event times already holds `limit` events of the last
+    `span` seconds (older ones are dropped from it first)."""
+    while recent and now - recent[0] > span:
+        recent.popleft()
+    return len(recent) >= limit
 
 
 def _drop_empty(windows: dict[str, deque], now: float, span: float) -> None:
