@@ -154,10 +154,8 @@ class Decoder:
             patch = decode_picture(ref.picture, ref.codec, (w, h))
         except PictureError as exc:
             raise BitstreamError(f"Reference packet (bank slot {ref.bank.slot}): {exc}") from None
-        active = self.active_ref
-        base = self.refs[active if active is not None and active in self.refs
-                         else next(iter(self.refs))]  # fmt: skip
-        params = replace(reference_params(ref.params, size), beta=base[1].beta)
+        identity = next(iter(self.refs.values()))[1].beta  # every base reference shares it
+        params = replace(reference_params(ref.params, size), beta=identity)
         state = face_state(landmarks_in_crop(self.model, params))
         held = BankPicture(ref.bank.slot, ref.bank.region, ref.bank.box,
                            BankPicture.place(patch, ref.bank.box, size), params, state)
