@@ -8,6 +8,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from benchmarks.metrics import region_psnr
 from bitstream import BankRegion, BitstreamError, PacketType, decode_packet, packet_type
 from bitstream.body import pack_body
 from bitstream.packets import _fields
@@ -56,12 +57,6 @@ def play(model, packets, keep_bank=True):
             held = {h.region for h in dec.bank.values()}
             banks[shown.seq] = {r: dec.renderer._chosen.get(r) for r in held}
     return dec, frames, banks
-
-
-def box_psnr(a, b, points) -> float:
-    from benchmarks.metrics import region_psnr
-
-    return region_psnr(a, b, points)
 
 
 def test_the_bank_is_bounded_on_both_sides():
@@ -122,8 +117,8 @@ def test_a_synthetic_head_gets_mouth_and_eye_pictures_shown_in_their_regions(mod
         assert not (differ & ~near).any(), f"frame {seq} changed outside the mouth and eyes"
         state = face_state(lm)
         if state.mouth > first.mouth + 0.1:
-            mouth_gain.append(box_psnr(crops[seq], a, lm[48:68])
-                              - box_psnr(crops[seq], b, lm[48:68]))
+            mouth_gain.append(region_psnr(crops[seq], a, lm[48:68])
+                              - region_psnr(crops[seq], b, lm[48:68]))
         if state.eyes < 0.7 * first.eyes and BankRegion.EYES in chosen[seq]:  # held by now
             closing.append(chosen[seq][BankRegion.EYES] is not None
                            and (differ & (region_mask(lm, BankRegion.EYES, 256) > 0.5)).any())
