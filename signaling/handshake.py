@@ -92,5 +92,7 @@ def server_options(config) -> dict:
     """uvicorn options for a signaling server with this `SignalingConfig`."""
     guard = HandshakeGuard(config.max_connections_per_ip, config.max_connections,
                            config.handshake_timeout_s)  # fmt: skip
+    # On SIGTERM uvicorn waits for every connection's task to end; a peer whose socket
+    # does not answer the close must not hold the server up: after 5 s its task is cancelled.
     return {"http": guard.protocol(), "ws_max_size": config.max_message_bytes,
-            "timeout_keep_alive": 5}  # fmt: skip
+            "timeout_keep_alive": 5, "timeout_graceful_shutdown": 5}  # fmt: skip
