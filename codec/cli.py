@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("codec.decode_cli", ".fcs bitstream file -> video file"),
     "bench": ("benchmarks.cli", "rate-distortion, speed and robustness benchmarks"),
     "train": ("models.cli", "train the neural warping generator"),
+    "gpu-check": ("benchmarks.gpu_check", "the neural receiver on a GPU: parity, speed, a "
+                  "training leg (--dry-run: on CPU)"),
     "build-prior": ("codec.prior.build.cli", "build the FLAME-format prior from face videos"),
     "fit": ("codec.prior.fit_cli", "fit the face prior to a video and report its error"),
     "synth": ("codec.synth_cli", "write a synthetic talking head video with its ground truth"),

@@ -15,7 +15,7 @@ from models.config import NetConfig
 class AppearanceExtractor(nn.Module):
     def __init__(self, c: NetConfig):
         super().__init__()
-        layers = [Conv2dBlock(3, c.block, 7)]
+        layers: list[nn.Module] = [Conv2dBlock(3, c.block, 7)]
         width = c.block
         for i in range(c.down_blocks):
             out = min(c.max_features, c.block * 2 ** (i + 1))

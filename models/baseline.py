@@ -27,7 +27,8 @@ def euler_matrix(angles: torch.Tensor) -> torch.Tensor:
 
 class _Encoder(nn.Sequential):
     def __init__(self, c: NetConfig, levels: int):
-        layers, width = [Conv2dBlock(3, c.block // 2, 7)], c.block // 2
+        layers: list[nn.Module] = [Conv2dBlock(3, c.block // 2, 7)]
+        width = c.block // 2
         for i in range(levels):
             out = min(c.max_features, c.block * 2**i)
             layers.append(Down2d(width, out))

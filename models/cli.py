@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from models.config import CONFIGS, MODES
 
@@ -32,6 +33,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--data", type=Path, required=True, help="folder of face videos")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs)")
     p.add_argument("--steps", type=int, default=d.steps, help="total steps (default: %(default)s)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop after this much wall-clock time, saving OUT/last.pt (default: "
+                   "run all --steps)")
     p.add_argument("--batch", type=int, default=d.batch)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -51,6 +55,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="discriminator learning rate (default: --lr)")
     p.add_argument("--region-weight", type=float, default=d.region_weight,
                    help="mesh-guided: extra L1 weight on mouth and eyes (default: %(default)s)")
+    p.add_argument("--landmark-weight", type=float, default=d.landmark_weight,
+                   help="face-mesh landmark consistency, px at 192² (0: off; default: "
+                   "%(default)s)")
+    p.add_argument("--face-feature-weight", type=float, default=d.face_feature_weight,
+                   help="face-mesh feature matching (0: off; default: %(default)s)")
+    p.add_argument("--mask-weight", type=float, default=d.mask_weight,
+                   help="mesh-guided: cost on the blend mask's area (default: %(default)s)")
+    p.add_argument("--reference-codec", choices=("av1", "webp", "jpeg", "none"), default="av1",
+                   help="mesh-guided: code each reference picture as the sender does before "
+                   "training on it (none: the raw crop; default: %(default)s)")
     p.add_argument("--clips", type=int, default=None, help="use the first N videos only")
     p.add_argument("--include-held-out", action="store_true",
                    help="also train on the clips the prior held out for validation "
@@ -82,14 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"facecodec train: {exc}", file=sys.stderr)
         return 2
     if history and os.environ.get("RANK", "0") == "0":
-        print(f"trained to step {args.steps}: l1 {history[0]['l1']:.4f} -> "
+        print(f"trained {len(history)} steps: l1 {history[0]['l1']:.4f} -> "
               f"{history[-1]['l1']:.4f}; checkpoint {args.out / 'last.pt'}")
     return 0
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    from tqdm import tqdm
-
     from codec.prior.flame_io import load_prior
     from models.config import get_config
     from models.train.config import TrainConfig
@@ -104,33 +116,59 @@ def run(args: argparse.Namespace) -> list[dict]:
         videos = [v for v in videos if v.stem not in held_out(model)]
     videos = videos[: args.clips]
     cache = args.cache or args.out / "data"
-    if net.generator == "mesh":
-        prepare = lambda v: prepare_param_clip(model, v, net.expr_max, cache,  # noqa: E731
-                                               args.frames_per_clip, args.stride)
-    else:
-        prepare = lambda v: prepare_clip(model, v, net, cache,  # noqa: E731
-                                         args.frames_per_clip, args.stride)
-    clips = [c for v in tqdm(videos, desc="preparing clips", unit="clip") if (c := prepare(v))]
+
+    def prepare(video: Path) -> Any:
+        if net.generator == "mesh":
+            return prepare_param_clip(model, video, net.expr_max, cache, args.frames_per_clip,
+                                      args.stride)
+        return prepare_clip(model, video, net, cache, args.frames_per_clip, args.stride)
+
+    clips = _prepared(videos, prepare)
     if not clips:
         raise ValueError(f"{args.data}: no clip with a face in it")
     last = args.out / "last.pt"
     if last.exists() and not args.resume:
         raise ValueError(f"{last} exists: pass --resume to continue, or another --out")
-    train = TrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, vgg=args.vgg,
+    train = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, lr=args.lr,
+                        vgg=args.vgg,
                         gan_weight=0.0 if args.no_gan else args.gan_weight,
                         fm_weight=args.fm_weight, disc_width=args.disc_width, disc_lr=args.disc_lr,
-                        region_weight=args.region_weight,
+                        region_weight=args.region_weight, landmark_weight=args.landmark_weight,
+                        face_feature_weight=args.face_feature_weight,
+                        mask_weight=args.mask_weight,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch
 
     # codec/__init__ limits BLAS/OpenMP to one thread for the live services; training on a
     # CPU wants them all.
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
-    sampler = (MeshPairSampler(model, clips, net.expr_max) if net.generator == "mesh"
-               else PairSampler(clips))
+    codec = None if args.reference_codec == "none" else args.reference_codec
+    sampler = (MeshPairSampler(model, clips, net.expr_max, codec=codec)
+               if net.generator == "mesh" else PairSampler(clips))
     trainer = Trainer(net, train, sampler, args.out, model.prior_id, args.device)
     if args.resume:
         trainer.resume(last)
     elif args.init:
         trainer.init_from(args.init)
     return trainer.fit()
+
+
+def _prepared(videos: list[Path], prepare) -> list:
+    """Every clip through the codec once, into the cache. Under torchrun each rank prepares
+    its share, waits for the others, then reads them all from the shared cache."""
+    from tqdm import tqdm
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if world > 1:
+        import torch.distributed as dist
+
+        from models.train.loop import dist_setup
+
+        dist_setup()
+        for video in tqdm(videos[rank::world], desc=f"preparing clips (rank {rank})",
+                          unit="clip", disable=rank != 0):
+            prepare(video)
+        dist.barrier()
+    return [c for v in tqdm(videos, desc="loading clips" if world > 1 else "preparing clips",
+                            unit="clip", disable=rank != 0) if (c := prepare(v))]

@@ -38,6 +38,8 @@ class NetConfig:
     mesh_factor: int = 4  # the mesh-guided core runs at size / mesh_factor
     mesh_width: int = 64
     mesh_blocks: int = 4
+    blend_mask: bool = False  # mesh-guided: corrections only under a learned mask
+    mask_init: float = 0.0  # the mask's starting logit (0: half of each correction)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -80,9 +82,9 @@ CONFIGS: dict[str, NetConfig] = {
     # Mesh-guided: the CPU size trains on 2 cores in hours and renders in tens of ms; the
     # GPU size works at half resolution with twice the width and blocks.
     "mesh-cpu": NetConfig("mesh-cpu", generator="mesh", mesh_factor=4, mesh_width=48,
-                          mesh_blocks=3),
+                          mesh_blocks=3, blend_mask=True),
     "mesh-gpu": NetConfig("mesh-gpu", generator="mesh", mesh_factor=2, mesh_width=96,
-                          mesh_blocks=6),
+                          mesh_blocks=6, blend_mask=True),
     "tiny-64": NetConfig(
         "tiny-64", size=64, block=16, max_features=64, volume_channels=8, volume_depth=4,
         volume_resblocks=1, motion_block=8, motion_max=32, motion_blocks=2, motion_compress=2,

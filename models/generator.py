@@ -54,10 +54,15 @@ class WarpingGenerator(nn.Module):
         return torch.sigmoid(self.rgb(self.up(x)))
 
 
+def _mesh_guided(c: NetConfig) -> nn.Module:
+    from models.mesh_guided import MeshGuidedGenerator
+
+    return MeshGuidedGenerator(c)
+
+
+BUILDERS = {"volume": WarpingGenerator, "mesh": _mesh_guided}  # by NetConfig.generator
+
+
 def build_generator(c: NetConfig) -> nn.Module:
     """The network a config names: face-vid2vid's volume generator or the mesh-guided one."""
-    if c.generator == "mesh":
-        from models.mesh_guided import MeshGuidedGenerator
-
-        return MeshGuidedGenerator(c)
-    return WarpingGenerator(c)
+    return BUILDERS[c.generator](c)

@@ -13,13 +13,18 @@ generator takes both as its starting point instead of learning motion from scrat
   resolution, and an RGB residual decoded back to full resolution with the warped picture
   as a skip input.
 
-    out = mesh_warp + (sample(reference, map + Δmap) − sample(reference, map)) + Δrgb
+    out = mesh_warp + m · ((sample(reference, map + Δmap) − sample(reference, map)) + Δrgb)
 
 At initialization Δmap = Δrgb = 0, so the output *is* the mesh warp (its mouth shading
 included): training can only move away from a renderer that already scores well, which is
-what lets it converge in CPU-hours on 16 minutes of video. Detail stays sharp because the
-full-resolution pixels always come from the reference; the network spends its compute at
-1/f resolution.
+what lets it converge in CPU-hours on 16 minutes of video. With `blend_mask`, a third head
+gives m in [0, 1] at 1/f, upsampled, and training pays for its area: corrections land where
+the warp is wrong (mouth interior, lids, outline) and everywhere else the output keeps the
+warp's full-resolution reference pixels exactly, so the face is not blurred by corrections
+that regress to the mean. The network spends its compute at 1/f resolution.
+
+Sampling grids are always sampled in fp32, also under bf16 autocast on a GPU: a bf16 grid
+has steps of half a pixel at 256².
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 def _zero(conv: nn.Conv2d) -> nn.Conv2d:
     nn.init.zeros_(conv.weight)
-    nn.init.zeros_(conv.bias)
+    nn.init.zeros_(conv.bias)  # type: ignore[arg-type]  # built with a bias
     return conv
 
 
@@ -60,35 +65,61 @@ class MeshGuidedGenerator(nn.Module):
         self.up = nn.ModuleList(_conv(widths[i + 1] + 3, widths[i])
                                 for i in reversed(range(levels)))
         self.rgb = _zero(nn.Conv2d(widths[0] + 3, 3, 3, padding=1))
+        self.mask = nn.Conv2d(w, 1, 3, padding=1) if c.blend_mask else None
+        if self.mask is not None:
+            nn.init.zeros_(self.mask.weight)
+            nn.init.constant_(self.mask.bias, c.mask_init)  # type: ignore[arg-type]
 
     def forward(self, source, warped, grid, code):
-        return self.render(self.appearance(source), source, warped, grid, code)
+        """Training's call: (output, blend mask or None) from the reference itself."""
+        return self.render_parts(self.appearance(source), source, warped, grid, code)
 
     def render(self, features, source, warped, grid, code):
         """features from `appearance`; source, warped (N, 3, S, S) in [0, 1]; grid
-        (N, S, S, 2) the mesh's backward map in grid_sample's units; code (N, code_dims)."""
+        (N, S, S, 2) the mesh's backward map in grid_sample's units; code (N, code_dims).
+        Every argument may hold frames of different calls (features and source repeated)."""
+        return self.render_parts(features, source, warped, grid, code)[0]
+
+    def render_parts(self, features, source, warped, grid, code):
+        """(output, blend mask at full resolution or None)."""
         f = self.config.mesh_factor
+        grid = grid.float()
         grid_lo = F.avg_pool2d(grid.permute(0, 3, 1, 2), f)  # (N, 2, h, w)
         n, _, h, w = grid_lo.shape
         moved = grid_lo - _identity(n, h, w, grid.device, grid.dtype)
-        feats = F.grid_sample(features, grid_lo.permute(0, 2, 3, 1), align_corners=False,
-                              padding_mode="border")
-        x = self.entry(torch.cat([feats, F.avg_pool2d(warped, f), moved], 1))
+        feats = _sample(features, grid_lo.permute(0, 2, 3, 1), "border")
+        x = self.entry(torch.cat([feats, F.avg_pool2d(warped, f).to(feats.dtype),
+                                  moved.to(feats.dtype)], 1))
         cond = torch.cat([x, code[:, :, None, None].expand(-1, -1, h, w)], 1)
         for block in self.blocks:
             x = block(x, cond)
-        delta = F.interpolate(self.flow(x), size=grid.shape[1:3], mode="bilinear",
+        core = x
+        size = grid.shape[1:3]
+        delta = F.interpolate(self.flow(x).float(), size=size, mode="bilinear",
                               align_corners=False).permute(0, 2, 3, 1)
-        base = F.grid_sample(source, grid, align_corners=False, padding_mode="reflection")
-        moved_pic = F.grid_sample(source, grid + delta, align_corners=False,
-                                  padding_mode="reflection")
-        picture = warped + (moved_pic - base)
+        warped = warped.float()
+        correction = _sample(source, grid + delta) - _sample(source, grid)
+        picture = warped + correction
         for i, layer in enumerate(self.up):
             scale = f >> (i + 1)
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
             skip = F.avg_pool2d(picture, scale) if scale > 1 else picture
-            x = layer(torch.cat([x, skip], 1))
-        return picture + self.rgb(torch.cat([x, picture], 1))
+            x = layer(torch.cat([x, skip.to(x.dtype)], 1))
+        correction = correction + self.rgb(torch.cat([x, picture.to(x.dtype)], 1)).float()
+        if self.mask is None:
+            return warped + correction, None
+        mask = torch.sigmoid(F.interpolate(self.mask(core), size=size, mode="bilinear",
+                                           align_corners=False).float())
+        return warped + mask * correction, mask
+
+
+def _sample(image, grid, padding: str = "reflection"):
+    """grid_sample in fp32 whatever the autocast (grids need the precision), back in the
+    image's dtype."""
+    with torch.autocast(grid.device.type, enabled=False):
+        out = F.grid_sample(image.float(), grid.float(), align_corners=False,
+                            padding_mode=padding)
+    return out.to(image.dtype) if image.dtype != torch.float32 else out
 
 
 _IDENTITY: dict = {}

@@ -5,8 +5,13 @@
 `models/zoo/`) the frame starts from the CPU mesh warp and its dense map, which the network
 corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field. The codec
 finds it by name through the `facecodec.renderers` entry point, so only a receiver that asks
-for `--renderer neural` loads torch. On CUDA it renders in bf16; a checkpoint trained at a
-smaller size renders at its size and is resized to the crop.
+for `--renderer neural` loads torch. On CUDA the convolutions run under bf16 autocast while
+pictures, maps and sampling grids stay fp32; a checkpoint trained at a smaller size renders
+at its size and is resized to the crop.
+
+A host serving many calls loads the network once and gives each call its own renderer with
+`for_another_call()`; `render_batch` renders the frames due across calls in one forward pass,
+each call's appearance features computed once per reference and kept.
 """
 
 from __future__ import annotations
@@ -40,32 +45,21 @@ class NeuralRenderer:
 
     def __init__(self, model: FlameModel, checkpoint: str | None = None,
                  device: str | None = None):
-        checkpoint = checkpoint or default_checkpoint()
-        if not checkpoint:
-            raise RendererUnavailableError(
-                "--renderer neural: no shipped checkpoint found (models/zoo/mesh-cpu.pt) and "
-                "no --checkpoint given; use --renderer meshwarp meanwhile"
-            )
-        try:
-            config, data = load_checkpoint(checkpoint, model.prior_id)
-        except CheckpointError as exc:
-            raise RendererUnavailableError(str(exc)) from None
-        if config.mode != "flame":
-            raise RendererUnavailableError(
-                f"{checkpoint}: a {config.mode} checkpoint is driven by its own keypoint "
-                "detector, not by the bitstream; the receiver needs a flame-mode one"
-            )
-        self.model, self.config = model, config
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
-        net = build_generator(config)
-        net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
-        self.net = net.eval().to(self.device)
-        if self.device.type == "cuda":
-            self.net = self.net.to(memory_format=torch.channels_last)
-        self.mesh = None
-        if config.generator == "mesh":
-            self.mesh = MeshWarpRenderer(model)
+        self.model = model
+        self.config, self.net, self.device = _load(model, checkpoint, device)
+        self._fresh_state()
+
+    def for_another_call(self) -> NeuralRenderer:
+        """A renderer for another call on the same loaded network (no second copy of the
+        weights): its own reference, features and mesh."""
+        other = object.__new__(NeuralRenderer)
+        other.model, other.config, other.net, other.device = (
+            self.model, self.config, self.net, self.device)
+        other._fresh_state()
+        return other
+
+    def _fresh_state(self) -> None:
+        self.mesh = MeshWarpRenderer(self.model) if self.config.generator == "mesh" else None
         self.features = None
         self.source = None
         self.reference: FaceParams | None = None
@@ -75,7 +69,7 @@ class NeuralRenderer:
         small = picture if picture.shape[0] == s else cv2.resize(
             picture, (s, s), interpolation=cv2.INTER_AREA)
         self.source = self._tensor(small)
-        with self._mode():
+        with _mode(self.device):
             self.features = self.net.appearance(self.source)
         self.reference = params
         if self.mesh is not None:
@@ -84,49 +78,77 @@ class NeuralRenderer:
             self.kp_source = motion_input(self.model, params, params, self.config.keypoints,
                                           self.config.expr_max)
 
+    def set_bank(self, pictures: list) -> None:
+        """Bank pictures reach the mesh warp the network starts from (mouth and eyes pasted
+        from the held picture that fits the frame) when the crop is the network's size."""
+        if self.mesh is not None and all(p.canvas.shape[0] == self.config.size
+                                         for p in pictures):
+            self.mesh.set_bank(pictures)
+
     def render(self, driving: DrivingState) -> np.ndarray:
+        return render_batch([self], [driving])[0]
+
+    def _frame_inputs(self, driving: DrivingState) -> list[torch.Tensor]:
+        """This call's arguments of the network's `render`, each with a batch of one."""
         if self.features is None:
             raise RuntimeError("render() before set_reference()")
-        with self._mode():
-            out = self._mesh_frame(driving) if self.mesh is not None else self._kp_frame(driving)
-        image = (out[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round()
+        if self.mesh is not None:
+            return [self.features, self.source, *self._mesh_inputs(driving)]
+        c = self.config
+        d = motion_input(self.model, self.reference, driving.params, c.keypoints, c.expr_max,
+                         driving.keypoints)
+        return [self.features, *(self._array(a) for a in (
+            self.kp_source.keypoints, d.keypoints, jacobian(self.kp_source, d), d.code))]
+
+    def _mesh_inputs(self, driving: DrivingState) -> list[torch.Tensor]:
+        s = self.config.size
+        params = _at_size(driving.params, s)
+        keypoints = driving.keypoints if params is driving.params else None
+        assert self.mesh is not None
+        warped, maps = self.mesh.render_with_map(
+            DrivingState(driving.seq, driving.time_ms, driving.ref_id, params, keypoints))
+        return [self._tensor(warped), self._array(pixel_map_to_grid(maps, s)),
+                self._array(expression_code(params, self.config.expr_max))]
+
+    def _image(self, out: torch.Tensor, size: int) -> np.ndarray:
+        image = (out.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round()
         image = image.astype(np.uint8)
-        size = driving.params.crop_size
         if image.shape[0] != size:
             image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
         return image
 
-    def _mesh_frame(self, driving: DrivingState):
-        s = self.config.size
-        params = _at_size(driving.params, s)
-        warped, maps = self.mesh.render_with_map(
-            DrivingState(driving.seq, driving.time_ms, driving.ref_id, params, None))
-        grid = self._array(pixel_map_to_grid(maps, s))
-        code = self._array(expression_code(params, self.config.expr_max))
-        return self.net.render(self.features, self.source, self._tensor(warped), grid, code)
-
-    def _kp_frame(self, driving: DrivingState):
-        c = self.config
-        d = motion_input(self.model, self.reference, driving.params, c.keypoints, c.expr_max,
-                         driving.keypoints)
-        return self.net.render(self.features, self._array(self.kp_source.keypoints),
-                               self._array(d.keypoints), self._array(jacobian(self.kp_source, d)),
-                               self._array(d.code))
-
     def _tensor(self, image: np.ndarray):
         x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
-        return x.to(self.device).to(self.dtype).div(255)
+        return x.to(self.device, torch.float32).div(255)
 
     def _array(self, a: np.ndarray):
         x = torch.from_numpy(np.ascontiguousarray(a, np.float32))[None]
-        return x.to(self.device).to(self.dtype)
+        return x.to(self.device)
 
-    def _mode(self):
-        stack = contextlib.ExitStack()
-        stack.enter_context(torch.inference_mode())
-        if self.device.type == "cuda":
-            stack.enter_context(torch.autocast("cuda", torch.bfloat16))
-        return stack
+
+def render_batch(renderers: list[NeuralRenderer], states: list[DrivingState]) -> list[np.ndarray]:
+    """One frame for each (renderer, driving state) pair in one forward pass: the frames
+    due across calls that share one network (`for_another_call`)."""
+    if len(renderers) != len(states):
+        raise ValueError("one driving state per renderer")
+    if not renderers:
+        return []
+    net, device = renderers[0].net, renderers[0].device
+    if any(r.net is not net for r in renderers):
+        raise ValueError("render_batch: the renderers must share one network")
+    with _mode(device):
+        inputs = [r._frame_inputs(d) for r, d in zip(renderers, states, strict=True)]
+        out = net.render(*(torch.cat(column) for column in zip(*inputs, strict=True)))
+    return [r._image(out[i], d.params.crop_size)
+            for i, (r, d) in enumerate(zip(renderers, states, strict=True))]
+
+
+def _mode(device: torch.device):
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    if device.type == "cuda":
+        stack.enter_context(torch.autocast("cuda", torch.bfloat16))
+    return stack
 
 
 def _at_size(params: FaceParams, size: int) -> FaceParams:
@@ -135,3 +157,32 @@ def _at_size(params: FaceParams, size: int) -> FaceParams:
         return params
     k = size / params.crop_size
     return replace(params, scale=params.scale * k, trans=params.trans * k, crop_size=size)
+
+
+def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
+    """(config, network in eval mode on its device, device) from a checkpoint; every
+    reason it cannot be used is a RendererUnavailableError in one line."""
+    checkpoint = checkpoint or default_checkpoint()
+    if not checkpoint:
+        raise RendererUnavailableError(
+            "--renderer neural: no shipped checkpoint found (models/zoo/mesh-cpu.pt) and "
+            "no --checkpoint given; use --renderer meshwarp meanwhile"
+        )
+    try:
+        config, data = load_checkpoint(checkpoint, model.prior_id)
+    except CheckpointError as exc:
+        raise RendererUnavailableError(str(exc)) from None
+    if config.mode != "flame":
+        raise RendererUnavailableError(
+            f"{checkpoint}: a {config.mode} checkpoint is driven by its own keypoint "
+            "detector, not by the bitstream; the receiver needs a flame-mode one"
+        )
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RendererUnavailableError(f"--device {device}: this torch sees no CUDA device")
+    net = build_generator(config)
+    net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
+    net = net.eval().to(dev)
+    if dev.type == "cuda":
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    return config, net, dev

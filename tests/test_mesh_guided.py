@@ -71,7 +71,7 @@ def test_short_training_on_two_dev_clips_lowers_the_loss(model, dev_dir, tmp_pat
     opt = torch.optim.Adam(net.parameters(), 3e-4)
 
     def loss():
-        out = net(batch["source"], batch["warped"], batch["grid"], batch["code"])
+        out, _ = net(batch["source"], batch["warped"], batch["grid"], batch["code"])
         return (out - batch["driving"]).abs().mean()
 
     start = loss().item()

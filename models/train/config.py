@@ -8,6 +8,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 100_000
+    minutes: float | None = None  # stop (and save) after this much wall-clock time
     batch: int = 8
     lr: float = 2e-4
     recon_weight: float = 10.0
@@ -22,3 +23,6 @@ class TrainConfig:
     seed: int = 0
     vgg: str | None = None
     region_weight: float = 1.0  # mesh-guided: extra L1 on the mouth and eyes
+    landmark_weight: float = 1.0  # face mesh points on output vs truth, px at 192² (0: off)
+    face_feature_weight: float = 1.0  # face mesh activations, normalized L1 (0: off)
+    mask_weight: float = 0.5  # mesh-guided blend mask: cost on its mean area

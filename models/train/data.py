@@ -76,6 +76,7 @@ def _encode(model, video: Path, config: NetConfig, frames: int, stride: int) -> 
             if out.decoded is None:
                 continue
             ref = encoder.ref
+            assert ref is not None  # a decoded frame has a reference
             m = motion_input(model, ref, out.decoded.params, config.keypoints, config.expr_max,
                              out.decoded.keypoints)
             rows.append(m)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ from models.baseline import LearnedKeypoints
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.config import NetConfig
 from models.discriminator import MultiScaleDiscriminator
+from models.face_losses import FaceAwareLoss
 from models.generator import build_generator
 from models.losses import (
     ReconstructionLoss,
@@ -38,7 +41,7 @@ class Trainer:
                  prior_id: str, device: str | None = None, progress: bool = True):
         self.net, self.cfg, self.sampler, self.run = net, train, sampler, Path(run_dir)
         self.prior_id, self.progress = prior_id, progress
-        self.rank, self.world = _dist_setup()
+        self.rank, self.world = dist_setup()
         self.device = torch.device(device or _default_device(self.rank))
         torch.manual_seed(train.seed + self.rank)
         self.g = build_generator(net).to(self.device)
@@ -48,12 +51,15 @@ class Trainer:
         g_params = list(self.g.parameters()) + (list(self.kp.parameters()) if self.kp else [])
         self.opt_g = torch.optim.Adam(g_params, train.lr, betas=(0.5, 0.999))
         d_lr = train.disc_lr or train.lr
-        self.opt_d = (torch.optim.Adam(self.d.parameters(), d_lr, betas=(0.5, 0.999))
-                      if self.d else None)
+        self.opt_d: Any = (torch.optim.Adam(self.d.parameters(), d_lr, betas=(0.5, 0.999))
+                           if self.d else None)
         self.recon = ReconstructionLoss(train.vgg).to(self.device)
+        self.face = (FaceAwareLoss().to(self.device)
+                     if train.landmark_weight or train.face_feature_weight else None)
         self.step = 0
         self.amp = self.device.type == "cuda"
         self.g_run, self.d_run = self._wrap(self.g), self._wrap(self.d)
+        self.kp_run = self._wrap(self.kp)  # every trained module, so DDP syncs them all
         self.history: list[dict] = []
 
     def _wrap(self, module):
@@ -72,12 +78,17 @@ class Trainer:
         save_checkpoint(path, self.net, self.g, self.prior_id, self.step, extra)
 
     def init_from(self, path: Path) -> None:
-        """Fine-tuning: the generator's weights from a checkpoint of the same config (a
-        shipped fp16 one too); optimizer, discriminator and step start fresh."""
+        """Fine-tuning: the generator's weights from a checkpoint of the same network (a
+        shipped fp16 one too; one without the blend mask gets a fresh mask head);
+        optimizer, discriminator and step start fresh."""
         config, data = load_checkpoint(path, self.prior_id)
-        if config != self.net:
+        same = replace(config, blend_mask=self.net.blend_mask, mask_init=self.net.mask_init)
+        if same != self.net:
             raise ValueError(f"{path}: a {config.name} checkpoint; this run trains {self.net.name}")
-        self.g.load_state_dict({k: v.float() for k, v in data["generator"].items()})
+        missing, _ = self.g.load_state_dict({k: v.float() for k, v in data["generator"].items()},
+                                            strict=False)
+        if any(not k.startswith("mask.") for k in missing):
+            raise ValueError(f"{path}: lacks generator weights {missing[:3]}")
 
     def resume(self, path: Path) -> None:
         config, data = load_checkpoint(path, self.prior_id)
@@ -101,7 +112,12 @@ class Trainer:
         log = _Log(self.run) if self.rank == 0 else None
         bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", desc="training",
                    disable=not self.progress or self.rank != 0)
+        deadline = (time.monotonic() + 60 * self.cfg.minutes) if self.cfg.minutes else None
         while self.step < self.cfg.steps:
+            if deadline is not None and time.monotonic() > deadline:
+                if log is not None:
+                    self.save(self.run / "last.pt")
+                break
             t = time.perf_counter()
             scalars, images = self.train_step()
             self.step += 1
@@ -134,8 +150,8 @@ class Trainer:
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
             extra = {}
             if self.kp is not None:
-                kp_s, rot_s, _ = self.kp(b["source"])
-                kp_d, rot_d, off_d = self.kp(b["driving"])
+                kp_s, rot_s, _ = self.kp_run(b["source"])
+                kp_d, rot_d, off_d = self.kp_run(b["driving"])
                 jac = rot_s @ rot_d.transpose(1, 2)
                 out = g(b["source"], kp_s, kp_d, jac)
                 extra["equivariance"] = equivariance(self.kp, b["driving"], kp_d)
@@ -179,12 +195,20 @@ class Trainer:
 
     def _mesh_step(self, b: dict) -> tuple[dict, tuple]:
         """Mesh-guided: ψ was truncated by the sampler (the mesh saw the same N)."""
+        cfg = self.cfg
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.amp):
-            out = self.g_run(b["source"], b["warped"], b["grid"], b["code"]).float()
+            out, mask = self.g_run(b["source"], b["warped"], b["grid"], b["code"])
             recon = self.recon(out, b["driving"])
             region = _region_l1(out, b["driving"], b["weight"])
-            loss = self.cfg.recon_weight * (recon + self.cfg.region_weight * region)
+            loss = cfg.recon_weight * (recon + cfg.region_weight * region)
             extra = {"region": region}
+            if self.face is not None:
+                extra |= self.face(out, b["driving"])
+                loss = (loss + cfg.landmark_weight * extra["landmarks"]
+                        + cfg.face_feature_weight * extra["face_features"])
+            if mask is not None:
+                extra["mask_area"] = mask.mean()
+                loss = loss + cfg.mask_weight * extra["mask_area"]
             loss = self._adversarial(loss, b["driving"], out, extra)
         self._update(loss, b["driving"], out, extra)
         with torch.no_grad():
@@ -215,7 +239,7 @@ def _default_device(rank: int) -> str:
     return "cpu"
 
 
-def _dist_setup() -> tuple[int, int]:
+def dist_setup() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
@@ -228,8 +252,9 @@ class _Log:
     def __init__(self, run: Path):
         self.path = run / "log.csv"
         self.file = self.path.open("a", newline="")
-        self.writer = None
+        self.writer: csv.DictWriter | None = None
         self.fields: list[str] | None = None
+        self.tb: Any
         try:
             from torch.utils.tensorboard import SummaryWriter
 

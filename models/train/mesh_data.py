@@ -4,8 +4,9 @@ Each clip goes once through the codec's own encoder in params mode (one referenc
 whole clip) and is cached as an .npz. A training pair is two frames of one clip: the source
 with its decoded parameters as the reference, the driving frame's parameters truncated to a
 random N (the mesh and the code see the same truncation, as on the receiver). The mesh warp
-of the pair is computed on the fly by the receiver's own `MeshWarpRenderer`, so the network
-learns on exactly the map it will be given. A loss weight map marks the mouth and the eyes,
+of the pair is computed on the fly by the receiver's own `MeshWarpRenderer` from the source
+as a receiver holds it (through the sender's AV1 picture coding), so the network learns on
+exactly the map and the picture it will be given. A loss weight map marks the mouth and the eyes,
 located by the driving frame's landmarks.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,14 +104,25 @@ def region_weights(model, params: FaceParams, size: int, weight: float = 4.0) ->
     for ids in REGIONS.values():
         hull = cv2.convexHull(lmk[list(ids)].astype(np.float32)).astype(np.int32)
         cv2.fillConvexPoly(mask, hull, 1)
-    mask = cv2.dilate(mask, np.ones((9, 9), np.uint8))
-    return 1.0 + weight * mask.astype(np.float32)
+    grown = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+    return 1.0 + weight * grown.astype(np.float32)
+
+
+def as_received(crop: np.ndarray, codec: str = "av1", quality: int | None = None) -> np.ndarray:
+    """A reference picture as a receiver holds it: through the sender's picture codec at its
+    default quality, so training sees the same coding artefacts the live warp starts from."""
+    from codec.config import EncoderConfig
+    from codec.picture import decode_picture, encode_picture
+
+    q = EncoderConfig().picture_quality if quality is None else quality
+    return decode_picture(encode_picture(crop, codec, q), codec, crop.shape[0])
 
 
 def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: int, n: int,
-                expr_max: int) -> dict[str, np.ndarray]:
-    """One pair: source i drives to frame j with ψ truncated to n dims."""
-    source = clip.crops[i]
+                expr_max: int, source: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """One pair: source i (`source`: that crop as received, else the crop itself) drives
+    to frame j with ψ truncated to n dims."""
+    source = clip.crops[i] if source is None else source
     renderer.set_reference(source, clip.params(i))
     driving = clip.params(j, n)
     warped, maps = renderer.render_with_map(DrivingState(j, 0.0, 0, driving, None))
@@ -124,32 +136,46 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
 
 
 class MeshPairSampler:
-    """Random mesh-warped pairs, a batch prepared in a thread while the last one trains."""
+    """Random mesh-warped pairs, a batch prepared in a thread while the last one trains.
 
-    def __init__(self, model, clips: list[ParamClip], expr_max: int, seed: int = 0):
-        self.model, self.clips, self.expr_max = model, clips, expr_max
+    A call's references are a few frames, each decoded from its picture codec: here each
+    clip offers `sources` fixed frames as references, each coded once (lazily) with `codec`
+    (None: the raw crop), and any frame of the clip as the driving one."""
+
+    def __init__(self, model, clips: list[ParamClip], expr_max: int, seed: int = 0,
+                 codec: str | None = "av1", sources: int = 24):
+        self.model, self.clips, self.expr_max, self.codec = model, clips, expr_max, codec
         self.rng = np.random.default_rng(seed)
+        self.sources = [np.sort(self.rng.choice(len(c.crops), min(sources, len(c.crops)),
+                                                replace=False)) for c in clips]
+        self.received: dict[tuple[int, int], np.ndarray] = {}
         self.renderer = MeshWarpRenderer(model)
         self.pool = ThreadPoolExecutor(1)
-        self.pending = None
+        self.pending: Future | None = None
 
     def sample(self, batch: int) -> dict[str, np.ndarray]:
-        if self.pending is None:
-            self.pending = self.pool.submit(self._batch, batch)
-        out = self.pending.result()
+        pending = self.pending or self.pool.submit(self._batch, batch)
         self.pending = self.pool.submit(self._batch, batch)
-        return out
+        return pending.result()
 
     def _batch(self, batch: int) -> dict[str, np.ndarray]:
         rows = []
         for _ in range(batch):
-            clip = self.clips[self.rng.integers(len(self.clips))]
-            i, j = self.rng.integers(len(clip.crops), size=2)
+            k = int(self.rng.integers(len(self.clips)))
+            clip = self.clips[k]
+            i, j = int(self.rng.choice(self.sources[k])), int(self.rng.integers(len(clip.crops)))
             n = (int(self.rng.choice(CODE_DIMS_CHOICES)) if self.rng.random() < 0.5
                  else int(self.rng.integers(0, self.expr_max + 1)))
             rows.append(mesh_sample(self.model, self.renderer, clip, i, j, min(n, self.expr_max),
-                                    self.expr_max))
-        arrays = {k: np.stack([r[k] for r in rows]) for k in rows[0]}
-        for k in ("source", "warped", "driving"):
-            arrays[k] = arrays[k].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+                                    self.expr_max, self._received(k, i)))
+        arrays = {key: np.stack([r[key] for r in rows]) for key in rows[0]}
+        for key in ("source", "warped", "driving"):
+            arrays[key] = arrays[key].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
         return arrays
+
+    def _received(self, k: int, i: int) -> np.ndarray | None:
+        if self.codec is None:
+            return None
+        if (k, i) not in self.received:
+            self.received[k, i] = as_received(self.clips[k].crops[i], self.codec)
+        return self.received[k, i]
