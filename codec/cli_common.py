@@ -36,6 +36,9 @@ def add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", "--weights", dest="checkpoint", default=None,
                    help="neural renderer checkpoint (default: the shipped one; "
                    "RUN_DIR/last.pt from facecodec train)")
+    p.add_argument("--device", default=None,
+                   help="neural renderer: cpu, cuda or cuda:N (default: cuda when torch sees "
+                   "one, else cpu)")
 
 
 def add_control_options(p: argparse.ArgumentParser) -> None:
@@ -67,7 +70,8 @@ def renderer_and_edit(args: argparse.Namespace, model):
     for."""
     from codec.render import make_renderer
 
-    return make_renderer(args.renderer, model, args.checkpoint), control_edit(args, model)
+    renderer = make_renderer(args.renderer, model, args.checkpoint, args.device)
+    return renderer, control_edit(args, model)
 
 
 def add_encoder_options(p: argparse.ArgumentParser) -> None:

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, state: _State) -> None:
 
     model = load_prior(args.flame)
     edit = control_edit(args, model)
-    renderer = TimedRenderer(make_renderer(args.renderer, model, args.checkpoint))
+    renderer = TimedRenderer(make_renderer(args.renderer, model, args.checkpoint, args.device))
     state.render_ms = renderer.ms
     decoder = Decoder(model, renderer, edit)
     originals = _Originals(args.side_by_side) if args.side_by_side else None

@@ -181,6 +181,7 @@ def save_clip(clip: SyntheticClip, video_path, fps: float) -> None:
 
     from codec.video import VideoWriter
 
+    Path(video_path).parent.mkdir(parents=True, exist_ok=True)
     with VideoWriter(video_path, fps) as w:
         for f in clip.frames:
             w.write(f)

@@ -1,7 +1,7 @@
 """Renderers: turn a decoded driving state and the reference picture into a frame.
 
 The codec ships the CPU mesh warp. Other renderers are plug-ins: a package names a factory
-`f(model, weights) -> Renderer` under the `facecodec.renderers` entry-point group (the
+`f(model, weights, device=None) -> Renderer` under the `facecodec.renderers` entry-point group (the
 neural one is `models.renderer:NeuralRenderer`, declared in pyproject.toml), or calls
 `register_renderer` at run time. So the codec never imports torch or `models`, and a
 renderer whose package cannot load says why in one line.
@@ -18,7 +18,7 @@ from codec.render.base import Renderer
 GROUP = "facecodec.renderers"
 RENDERERS = ("meshwarp", "neural")  # what the command lines offer; "neural" is a plug-in
 
-Factory = Callable[[FlameModel, "str | None"], Renderer]
+Factory = Callable[..., Renderer]  # (model, weights[, device])
 _registered: dict[str, Factory] = {}
 
 
@@ -30,12 +30,17 @@ def register_renderer(name: str, factory: Factory) -> None:
     _registered[name] = factory
 
 
-def make_renderer(name: str, model: FlameModel, weights: str | None = None) -> Renderer:
+def make_renderer(name: str, model: FlameModel, weights: str | None = None,
+                  device: str | None = None) -> Renderer:
+    """`device` (cpu, cuda, cuda:1) reaches a plug-in renderer; the mesh warp is CPU only."""
     if name == "meshwarp":
+        if device not in (None, "cpu"):
+            raise RendererUnavailableError(f"--device {device}: the mesh warp runs on the CPU only")
         from codec.render.meshwarp import MeshWarpRenderer
 
         return MeshWarpRenderer(model)
-    return _factory(name)(model, weights)
+    factory = _factory(name)
+    return factory(model, weights) if device is None else factory(model, weights, device)
 
 
 def _factory(name: str) -> Factory:
