@@ -111,7 +111,8 @@ def train_leg(out: Path, checkpoint: str, data: Path, minutes: float, dry: bool,
            "--minutes", str(minutes), "--save-every", "100000", "--sample-every", "100000",
            "--include-held-out" if dry else "--clips=8"]
     cmd += (["--steps", "2", "--batch", "2", "--frames-per-clip", "12", "--threads", "2"]
-            if dry else ["--steps", "100000", "--batch", "32", "--frames-per-clip", "120"])
+            if dry else ["--steps", "100000", "--batch", "32", "--frames-per-clip", "120",
+                         "--loader-workers", "12"])
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:

@@ -65,6 +65,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--reference-codec", choices=("av1", "webp", "jpeg", "none"), default="av1",
                    help="mesh-guided: code each reference picture as the sender does before "
                    "training on it (none: the raw crop; default: %(default)s)")
+    p.add_argument("--loader-workers", type=int, default=0,
+                   help="mesh-guided: processes preparing pairs (a GPU needs several; default: "
+                   "one background thread)")
     p.add_argument("--clips", type=int, default=None, help="use the first N videos only")
     p.add_argument("--include-held-out", action="store_true",
                    help="also train on the clips the prior held out for validation "
@@ -143,7 +146,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     # CPU wants them all.
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
     codec = None if args.reference_codec == "none" else args.reference_codec
-    sampler = (MeshPairSampler(model, clips, net.expr_max, codec=codec)
+    sampler = (MeshPairSampler(model, clips, net.expr_max, codec=codec,
+                               workers=args.loader_workers)
                if net.generator == "mesh" else PairSampler(clips))
     trainer = Trainer(net, train, sampler, args.out, model.prior_id, args.device)
     if args.resume:

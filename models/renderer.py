@@ -112,7 +112,7 @@ class NeuralRenderer:
 
     def _image(self, out: torch.Tensor, size: int) -> np.ndarray:
         image = (out.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round()
-        image = image.astype(np.uint8)
+        image = np.ascontiguousarray(image, np.uint8)  # a (H, W, 3) array, not a view of CHW
         if image.shape[0] != size:
             image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
         return image

@@ -149,7 +149,7 @@ def test_train_export_render_on_the_committed_fixture(model, tmp_path):
     synthetic = make_clip(model, SyntheticConfig(size=256, seconds=0.2, seed=2))
     renderer.set_reference(synthetic.frames[0], synthetic.params[0])
     frame = renderer.render(DrivingState(3, 120.0, 0, synthetic.params[3], None))
-    assert frame.shape == (256, 256, 3) and frame.std() > 5
+    assert frame.shape == (256, 256, 3) and frame.std() > 5 and frame.flags.c_contiguous
 
 
 def test_gpu_check_dry_run(tmp_path):

@@ -13,8 +13,10 @@ located by the driving frame's landmarks.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,23 +142,34 @@ class MeshPairSampler:
 
     A call's references are a few frames, each decoded from its picture codec: here each
     clip offers `sources` fixed frames as references, each coded once (lazily) with `codec`
-    (None: the raw crop), and any frame of the clip as the driving one."""
+    (None: the raw crop), and any frame of the clip as the driving one.
+
+    One background thread keeps a CPU run fed; a GPU wants `workers` processes (forked, the
+    clips shared copy-on-write), each with its own mesh warp and seed, that many batches in
+    flight. `python -m models.train.mesh_data` measures pairs/s."""
 
     def __init__(self, model, clips: list[ParamClip], expr_max: int, seed: int = 0,
-                 codec: str | None = "av1", sources: int = 24):
+                 codec: str | None = "av1", sources: int | list = 24, workers: int = 0):
         self.model, self.clips, self.expr_max, self.codec = model, clips, expr_max, codec
         self.rng = np.random.default_rng(seed)
-        self.sources = [np.sort(self.rng.choice(len(c.crops), min(sources, len(c.crops)),
-                                                replace=False)) for c in clips]
+        self.sources = sources if isinstance(sources, list) else [
+            np.sort(self.rng.choice(len(c.crops), min(sources, len(c.crops)), replace=False))
+            for c in clips]
         self.received: dict[tuple[int, int], np.ndarray] = {}
         self.renderer = MeshWarpRenderer(model)
-        self.pool = ThreadPoolExecutor(1)
-        self.pending: Future | None = None
+        self.pool: Executor = ThreadPoolExecutor(1)
+        if workers:
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker, initargs=(self, seed))
+        self.pending: deque[Future] = deque()
+        self.depth = max(1, workers)
 
     def sample(self, batch: int) -> dict[str, np.ndarray]:
-        pending = self.pending or self.pool.submit(self._batch, batch)
-        self.pending = self.pool.submit(self._batch, batch)
-        return pending.result()
+        work = _worker_batch if isinstance(self.pool, ProcessPoolExecutor) else self._batch
+        while len(self.pending) < self.depth + 1:
+            self.pending.append(self.pool.submit(work, batch))
+        return self.pending.popleft().result()
 
     def _batch(self, batch: int) -> dict[str, np.ndarray]:
         rows = []
@@ -179,3 +192,55 @@ class MeshPairSampler:
         if (k, i) not in self.received:
             self.received[k, i] = as_received(self.clips[k].crops[i], self.codec)
         return self.received[k, i]
+
+    def __getstate__(self):
+        raise TypeError("a MeshPairSampler is shared with its workers by fork, never pickled")
+
+
+_WORKER: dict = {}
+
+
+def _start_worker(parent: MeshPairSampler, seed: int) -> None:
+    """In a forked worker: a sampler over the parent's clips and sources, its own seed."""
+    _WORKER["sampler"] = MeshPairSampler(parent.model, parent.clips, parent.expr_max,
+                                         seed + 1 + os.getpid(), parent.codec, parent.sources)
+
+
+def _worker_batch(batch: int) -> dict[str, np.ndarray]:
+    return _WORKER["sampler"]._batch(batch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Pairs per second the sampler delivers, on the dev clips in a prepared cache."""
+    import argparse
+    import time
+
+    from codec.prior.flame_io import load_prior
+
+    p = argparse.ArgumentParser(prog="python -m models.train.mesh_data", description=main.__doc__)
+    p.add_argument("cache", type=Path, help="a training run's prepared clips (RUN/data)")
+    p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--batches", type=int, default=6)
+    p.add_argument("--clips", type=int, default=8)
+    args = p.parse_args(argv)
+    clips = []
+    for path in sorted(args.cache.glob("*.npz"))[: args.clips]:
+        with np.load(path) as z:
+            clips.append(ParamClip(path.stem, *(z[k] for k in ("crops", "beta", "psi", "pose",
+                                                               "scale", "trans"))))
+    model = load_prior()
+    for workers in args.workers:
+        sampler = MeshPairSampler(model, clips, 50, codec=None, workers=workers)
+        sampler.sample(args.batch)  # warm-up: workers started, first batches in flight
+        t = time.perf_counter()
+        for _ in range(args.batches):
+            sampler.sample(args.batch)
+        rate = args.batch * args.batches / (time.perf_counter() - t)
+        print(f"workers {workers}: {rate:.1f} pairs/s (batch {args.batch}, raw references)")
+        sampler.pool.shutdown(cancel_futures=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
