@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="face-mesh feature matching (0: off; default: %(default)s)")
     p.add_argument("--mask-weight", type=float, default=d.mask_weight,
                    help="mesh-guided: cost on the blend mask's area (default: %(default)s)")
+    p.add_argument("--mask-init", type=float, default=None,
+                   help="mesh-guided: the blend mask's starting logit (default: the config's, "
+                   "0 = half of each correction; -2 starts near the mesh warp)")
     p.add_argument("--reference-codec", choices=("av1", "webp", "jpeg", "none"), default="av1",
                    help="mesh-guided: code each reference picture as the sender does before "
                    "training on it (none: the raw crop; default: %(default)s)")
@@ -113,6 +117,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     from models.train.mesh_data import MeshPairSampler, held_out, prepare_param_clip
 
     net = get_config(args.config, args.mode, args.keypoints)
+    if args.mask_init is not None:
+        net = replace(net, mask_init=args.mask_init)
     model = load_prior(args.flame)
     videos = list_videos(args.data)
     if not args.include_held_out:

@@ -214,6 +214,8 @@ class Trainer:
         with torch.no_grad():
             l1 = (out.clamp(0, 1) - b["driving"]).abs().mean()
             warp_l1 = (b["warped"] - b["driving"]).abs().mean()
+            if self.face is not None and (self.step == 0 or (self.step + 1) % cfg.log_every == 0):
+                extra["meshwarp_landmarks"] = self.face(b["warped"], b["driving"])["landmarks"]
         scalars = {"loss": loss.item(), "recon": recon.item(), "l1": l1.item(),
                    "meshwarp_l1": warp_l1.item(), **{k: v.item() for k, v in extra.items()}}
         return scalars, (b["source"], b["warped"], b["driving"], out.detach().clamp(0, 1))
