@@ -51,6 +51,10 @@ class ReceiverLink(Protocol):
     def on_failure(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Call `callback` once the link has failed or closed."""
 
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on the event loop) when the link opens or its send buffer
+        drains, so the sender waits on events rather than polling."""
+
     def send_control(self, packets: list[bytes]) -> None: ...
 
     def send_motion(self, packets: list[bytes]) -> bool:
@@ -73,10 +77,19 @@ class RtcReceiverLink:
         self.primed = False
         self.was_open = False
         self.messages = 0
+        self.changed: list[Callable[[], None]] = []
 
         @self.control.on("open")
         def opened() -> None:
             self.was_open = True
+
+        for channel in (self.control, self.motion):
+            channel.on("open", self._changed)
+            channel.on("bufferedamountlow", self._changed)
+
+    def _changed(self) -> None:
+        for callback in self.changed:
+            callback()
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
@@ -110,6 +123,9 @@ class RtcReceiverLink:
         async def changed() -> None:
             if self.failed:
                 await callback()
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        self.changed.append(callback)
 
     def send_control(self, packets: list[bytes]) -> None:
         for p in packets:

@@ -47,6 +47,7 @@ class Sender:
         self.stream_packets: list[bytes] = []  # Hello + Clock of the running stream
         self.pending: list[bytes] = []
         self._stop = asyncio.Event()
+        self._changed = asyncio.Event()  # a link opened or drained, or stop() was called
 
     async def run(self) -> dict:
         """Send until the source ends, `max_frames` is reached or `stop()` is called."""
@@ -65,6 +66,7 @@ class Sender:
 
     def stop(self) -> None:
         self._stop.set()
+        self._changed.set()
 
     # -- signaling ---------------------------------------------------------------------------
     async def _follow(self, welcome: Welcome) -> None:
@@ -93,6 +95,7 @@ class Sender:
             return  # the same receiver, back on signaling after a drop: its link still runs
         link = self.make_link(peer)
         self.links[peer] = link
+        link.on_change(self._changed.set)
 
         async def lost() -> None:
             if self.links.get(peer) is link:
@@ -155,7 +158,8 @@ class Sender:
         while not any(link.open for link in self.links.values()):
             if self._stop.is_set():
                 return False
-            await asyncio.sleep(0.05)
+            self._changed.clear()
+            await self._changed.wait()
         return True
 
     async def _new_stream(self) -> Encoder:
@@ -254,9 +258,12 @@ class Sender:
         network, so the Bye is not cut off by closing; then a short grace for the acks."""
         deadline = time.monotonic() + timeout
         while any(link.buffered for link in self.links.values()):
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return
-            await asyncio.sleep(0.02)
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
         await asyncio.sleep(0.3)
 
     async def _end(self, reason: str) -> None:

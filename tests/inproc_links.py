@@ -41,6 +41,7 @@ class SendingEnd:
         self.answered = self.closed = False
         self.held: list[tuple[int, bytes]] = []  # (messages still to go, message)
         self.failure: Callable[[], Awaitable[None]] | None = None
+        self.changed: list[Callable[[], None]] = []
 
     async def offer(self) -> str:
         token = f"inproc {id(self)}"
@@ -49,6 +50,14 @@ class SendingEnd:
 
     async def accept(self, sdp: str) -> None:
         self.answered = sdp == f"answer inproc {id(self)}"
+        self.opened()
+
+    def opened(self) -> None:
+        for callback in self.changed:
+            callback()
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        self.changed.append(callback)
 
     @property
     def open(self) -> bool:
@@ -132,6 +141,7 @@ class ReceivingEnd:
         if other is None:
             raise ValueError("no such in-process offer")
         other.inbox, self.other = self.inbox, other
+        other.opened()
         return f"answer {offer_sdp}"
 
     async def close(self) -> None:
