@@ -96,7 +96,8 @@ async def run(args: argparse.Namespace) -> dict:
 
 async def loopback_call(model, source, sender_config, receiver_config, renderer, edit=None,
                         sinks=(), on_frame=None, say=print, http_port: int | None = None,
-                        on_page=None, stop: asyncio.Event | None = None) -> dict:
+                        on_page=None, stop: asyncio.Event | None = None,
+                        encoders=None) -> dict:
     """Signaling server, receiver and sender on 127.0.0.1 until the source or `max_frames`
     ends, or `stop` is set; returns the sender's and the receiver's figures in one dict.
     With `http_port` the receiver's page is served too (`on_page(port)` is called once it
@@ -123,7 +124,7 @@ async def loopback_call(model, source, sender_config, receiver_config, renderer,
         sender = Sender(
             model, source, sender_config,
             SignalingClient(base, room["room"], room["sender_token"]), on_frame=on_frame,
-            say=lambda m: say(f"sender:   {m}"),
+            say=lambda m: say(f"sender:   {m}"), encoders=encoders,
         )  # fmt: skip
         page = await _page(receiver, http_port, say, on_page) if http_port is not None else None
         receiving = asyncio.create_task(receiver.run())

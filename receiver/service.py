@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from bitstream import BitstreamError, Bye, Hello
 from codec.decoder import Decoder, MissingReferenceError
@@ -37,12 +37,15 @@ class Receiver:
     def __init__(self, model: FlameModel, renderer: Renderer, config: ReceiverConfig,
                  client: SignalingClient, sinks: Iterable[FrameSink] = (), edit: Edit | None = None,
                  say: Callable[[str], None] = print, until_bye: bool = False,
-                 links: LinkFactory | None = None):
+                 links: LinkFactory | None = None, pool: Executor | None = None):
+        """`pool` runs decode and render: this receiver's own thread by default, or a
+        host's pool shared by its calls (each call keeps one packet in flight, in order)."""
         self.model, self.renderer, self.config, self.client = model, renderer, config, client
         self.sinks, self.edit, self.say, self.until_bye = list(sinks), edit, say, until_bye
         self.make_link = links or rtc_links(config.ice_servers)
         self.stats = ReceiverStats()
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self.own_pool = pool is None
+        self.pool = pool or ThreadPoolExecutor(1, thread_name_prefix="render")
         self.link: SenderLink | None = None
         self.worker: asyncio.Task | None = None
         self.ended = asyncio.Event()  # set on the sender's Bye, or a link that failed
@@ -67,7 +70,8 @@ class Receiver:
             await self._close_link()
             await self.client.close()
             await asyncio.get_running_loop().run_in_executor(self.pool, self._close_sinks)
-            self.pool.shutdown(wait=False)
+            if self.own_pool:
+                self.pool.shutdown(wait=False)
         return self.stats.summary()
 
     def stop(self) -> None:

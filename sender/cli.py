@@ -22,7 +22,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "reliable `control` data channel and Motion on an unreliable `motion` channel. "
         "Without --room it creates a room and prints the receiver's command.",
     )
-    add_source_options(p, "camera 0")
+    src = add_source_options(p, "camera 0")
+    src.add_argument("--replay", type=Path, default=None, metavar="FILE.fcs",
+                     help="send a recorded stream (facecodec encode) at its recorded pace, "
+                     "as if encoded now; loops with --loop (for measuring receivers and hosts "
+                     "without a live encoder)")
     p.add_argument("--frames", type=int, default=None, help="stop after N frames")
     add_sending_options(p)
     add_live_options(p)
@@ -49,14 +53,16 @@ def _share(text: str) -> float:
     return value
 
 
-def add_source_options(p: argparse.ArgumentParser, default: str) -> None:
+def add_source_options(p: argparse.ArgumentParser, default: str):
     """Where frames come from: `--camera`, `--video` (with `--loop`) or `--synthetic`."""
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=None, metavar="INDEX",
                      help=f"webcam index (the default source: {default})")
     src.add_argument("--video", type=Path, default=None, help="video file, paced at its fps")
     src.add_argument("--synthetic", action="store_true", help="the built-in synthetic head")
-    p.add_argument("--loop", action="store_true", help="loop the --video file")
+    p.add_argument("--loop", action="store_true", help="loop the --video file (and the "
+                   "--replay file of send)")
+    return src
 
 
 def open_source(args, model, camera_or_synthetic: bool = False):
@@ -72,6 +78,15 @@ def open_source(args, model, camera_or_synthetic: bool = False):
     return CameraSource(args.camera or 0)
 
 
+def replay_source(path: Path, loop: bool):
+    """(source, encoder factory) that play a recorded stream."""
+    from sender.replay import Recording, ReplayEncoder, ReplaySource
+
+    recording = Recording.load(path)
+    return (ReplaySource(recording, path.name, loop),
+            lambda: ReplayEncoder(recording, loop))
+
+
 def main(argv: list[str] | None = None) -> int:
     from codec.prior.safe_pickle import PriorFileError
     from codec.threads import size_for_a_call
@@ -80,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse(sys.argv[1:] if argv is None else argv)
     size_for_a_call()
-    errors = (CaptureError, PriorFileError, SignalingError, ValueError, OSError)
+    errors = (CaptureError, PriorFileError, SignalingError, ValueError, OSError)  # + ReplayError
     code, summary = run_live("facecodec send", run(args), errors)
     if summary is None:
         return code
@@ -98,7 +113,10 @@ async def run(args: argparse.Namespace) -> dict:
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     encoder = encoder_config(args)  # bad settings are refused before anything is opened
     model = load_prior(args.flame)
-    source = open_source(args, model)
+    if args.replay is not None:
+        source, encoders = replay_source(args.replay, args.loop)
+    else:
+        source, encoders = open_source(args, model), None
     room, token = await room_and_token(args, "sender")
     config = SenderConfig(
         encoder=encoder, frames_per_message=args.frames_per_message,
@@ -107,5 +125,5 @@ async def run(args: argparse.Namespace) -> dict:
     )  # fmt: skip
     say(f"sending {source.name} at {source.fps:.1f} fps; waiting for a receiver")
     sender = Sender(model, source, config, SignalingClient(args.signal, room, token, args.ca_file),
-                    say=say)
+                    say=say, encoders=encoders)
     return await sender.run()

@@ -34,8 +34,12 @@ log = logging.getLogger("facecodec.sender")
 class Sender:
     def __init__(self, model: FlameModel, source: FrameSource, config: SenderConfig,
                  client: SignalingClient, on_frame: Callable[[EncodedFrame], None] | None = None,
-                 say: Callable[[str], None] = print, links: LinkFactory | None = None):
+                 say: Callable[[str], None] = print, links: LinkFactory | None = None,
+                 encoders: Callable[[], Encoder] | None = None):
+        """`encoders` makes each stream's encoder (default: the codec's `Encoder` on the
+        source's frames; `sender/replay.py` plays a recording instead)."""
         self.model, self.source, self.config, self.client = model, source, config, client
+        self.encoders = encoders
         self.on_frame, self.say = on_frame, say
         self.make_link = links or rtc_links(config.ice_servers, config.simulate_loss,
                                             config.loss_seed, config.max_buffered_motion)
@@ -166,8 +170,8 @@ class Sender:
         """A new stream's Encoder, built on the encode thread (it opens four onnxruntime
         sessions: a quarter of a second the event loop would otherwise stand still)."""
         self.encoder = await asyncio.get_running_loop().run_in_executor(
-            self.pool, lambda: Encoder(self.model, self.config.encoder, self.source.fps,
-                                       confirm_references=True))
+            self.pool, self.encoders or (lambda: Encoder(
+                self.model, self.config.encoder, self.source.fps, confirm_references=True)))
         self._follow_picture_quality()
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()
