@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("benchmarks.loopback", "signaling + receiver + sender on loopback in one command"),
     "send": ("sender.cli", "live sender: webcam or video file -> WebRTC data channels"),
     "receive": ("receiver.cli", "live receiver: data channels -> rendered frames"),
+    "host": ("receiver.host_cli", "one receiver process for many calls (rooms), with an API"),
     "signal": ("signaling.cli", "signaling server (rooms, tokens, offer/answer relay)"),
     "encode": ("codec.encode_cli", "video file -> .fcs bitstream file"),
     "decode": ("codec.decode_cli", ".fcs bitstream file -> video file"),

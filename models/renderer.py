@@ -88,6 +88,12 @@ class NeuralRenderer:
     def render(self, driving: DrivingState) -> np.ndarray:
         return render_batch([self], [driving])[0]
 
+    @staticmethod
+    def render_batch(renderers: list[NeuralRenderer],
+                     states: list[DrivingState]) -> list[np.ndarray]:
+        """What a host's batcher calls (`codec/render/batching.py`)."""
+        return render_batch(renderers, states)
+
     def _frame_inputs(self, driving: DrivingState) -> list[torch.Tensor]:
         """This call's arguments of the network's `render`, each with a batch of one."""
         if self.features is None:

@@ -37,11 +37,14 @@ class Receiver:
     def __init__(self, model: FlameModel, renderer: Renderer, config: ReceiverConfig,
                  client: SignalingClient, sinks: Iterable[FrameSink] = (), edit: Edit | None = None,
                  say: Callable[[str], None] = print, until_bye: bool = False,
-                 links: LinkFactory | None = None, pool: Executor | None = None):
+                 links: LinkFactory | None = None, pool: Executor | None = None,
+                 label: str = ""):
         """`pool` runs decode and render: this receiver's own thread by default, or a
-        host's pool shared by its calls (each call keeps one packet in flight, in order)."""
+        host's pool shared by its calls (each call keeps one packet in flight, in order).
+        `label` starts its log lines (a host's room name)."""
         self.model, self.renderer, self.config, self.client = model, renderer, config, client
         self.sinks, self.edit, self.say, self.until_bye = list(sinks), edit, say, until_bye
+        self.label = f"[{label}] " if label else ""
         self.make_link = links or rtc_links(config.ice_servers)
         self.stats = ReceiverStats()
         self.own_pool = pool is None
@@ -94,7 +97,7 @@ class Receiver:
                     else:
                         self.say("the sender left; waiting for the sender")
                 case Error(message=message):
-                    log.warning("signaling server: %s", message)
+                    log.warning("%ssignaling server: %s", self.label, message)
 
     async def _accept(self, peer: str, sdp: str) -> None:
         await self._close_link()
@@ -140,7 +143,7 @@ class Receiver:
                 packet = await loop.run_in_executor(self.pool, self._handle, decoder, data)
             except Exception as exc:  # a packet the decoder let through must not stop the call
                 self.stats.bad_packets += 1
-                log.warning("could not render a packet: %s", exc)
+                log.warning("%scould not render a packet: %s", self.label, exc)
                 continue
             if isinstance(packet, Bye):
                 self.say(f"the sender ended the stream: {packet.reason}")
@@ -161,7 +164,7 @@ class Receiver:
             return None
         except BitstreamError as exc:
             self.stats.bad_packets += 1
-            log.warning("skipped a packet: %s", exc)
+            log.warning("%sskipped a packet: %s", self.label, exc)
             return None
         if isinstance(packet, Hello):
             for sink in self.sinks:

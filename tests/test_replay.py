@@ -57,7 +57,7 @@ def test_replay_loops_one_stream_over_a_real_call(recorded):
 def test_replay_refuses_what_is_not_a_stream(tmp_path):
     bad = tmp_path / "x.fcs"
     bad.write_bytes(b"not a stream at all")
-    with pytest.raises(ReplayError, match="x.fcs"):
+    with pytest.raises(ReplayError, match=r"x\.fcs"):
         Recording.load(bad)
     done = subprocess.run([sys.executable, "-m", "sender", "--replay", str(bad), "--room", "r",
                            "--token", "t"], capture_output=True, text=True, timeout=60)
