@@ -11,6 +11,7 @@ SUBCOMMANDS = {
     "generator": ("benchmarks.generator_speed", "neural generator ms/frame and memory per config"),
     "sheet": ("benchmarks.contact_sheet", "hardest validation frames: original | mesh | neural"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
+    "host": ("benchmarks.host", "calls one `facecodec host` holds: N replayed calls, rising"),
     "network": ("benchmarks.network", "the call over namespaced networks: loss, caps, delay, NAT"),
     "landmarks": ("benchmarks.landmark_parity", "converted face mesh vs the mediapipe package"),
     "prior": ("benchmarks.prior_fit", "how well the face prior explains each clip"),
