@@ -1,6 +1,6 @@
-"""The Docker files, checked as far as this machine can (no Docker engine here): the compose
-file parses and names existing Dockerfiles, every COPY source exists, every command is one
-the `facecodec` script knows."""
+"""The Docker files as text: the compose file parses and names existing Dockerfiles, every
+COPY source exists, every command is one the `facecodec` script knows, every base is a build
+argument. CI builds and runs the images themselves (`docker/ci.sh`, from `.ci/run`)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,4 @@ def test_dockerfile_copies_what_exists(name):
     for src in sources:
         assert (ROOT / src).exists(), f"{name}: COPY {src} does not exist"
     assert 'ENTRYPOINT ["facecodec"]' in text
+    assert re.search(r"^ARG BASE=\S+\nFROM \$\{BASE\}$", text, re.M), "base as a build argument"
