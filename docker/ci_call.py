@@ -36,7 +36,8 @@ def wait_for(url: str, seconds: float = 60) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"docker-ci: FAILED: {url} did not answer in {seconds:.0f} s")
+                why = f"docker-ci: FAILED: {url} did not answer in {seconds:.0f} s"
+                raise SystemExit(why) from None
             time.sleep(0.5)
 
 
