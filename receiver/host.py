@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import resource
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from codec.render import Renderer
 from codec.render.batching import BatchedRenderer, Batcher, batch_function
 from receiver.config import ReceiverConfig
 from receiver.service import Edit, Receiver
-from receiver.sinks import FrameSink
+from receiver.sinks import FrameSink, LatestFrame
 from signaling.peer.client import SignalingClient, SignalingError
 
 log = logging.getLogger("facecodec.host")
@@ -63,6 +64,8 @@ class Call:
     room: str
     receiver: Receiver
     task: asyncio.Task
+    latest: LatestFrame  # what the call's page shows
+    view: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # the page's secret
     started: float = field(default_factory=time.monotonic)
     ended: str | None = None  # why, once it has ended
 
@@ -95,10 +98,11 @@ class Host:
         if len(self.calls) >= self.config.max_calls:
             raise HostFullError(f"this host holds its limit of {self.config.max_calls} calls")
         client = SignalingClient(self.signal_url, room, token, self.ca_file)
+        latest = LatestFrame()
         receiver = Receiver(self.model, self._renderer(), self.config.receiver, client,
-                            self.make_sinks(room), self.edit, say=self._say_for(room),
-                            pool=self.pool, label=room)
-        call = Call(room, receiver, asyncio.create_task(receiver.run()))
+                            [*self.make_sinks(room), latest], self.edit,
+                            say=self._say_for(room), pool=self.pool, label=room)
+        call = Call(room, receiver, asyncio.create_task(receiver.run()), latest)
         self.calls[room] = call
         call.task.add_done_callback(lambda _t: self._ended(call))
         self.say(f"[{room}] call added ({len(self.calls)} of {self.config.max_calls})")
@@ -141,13 +145,19 @@ class Host:
             "per_call": calls,
         }  # fmt: skip
 
+    def viewing(self, view: str) -> Call | None:
+        """The call whose page secret this is."""
+        return next((c for c in self.calls.values()
+                     if secrets.compare_digest(c.view, view)), None)
+
     def _figures(self, call: Call) -> dict:
         stats = call.receiver.stats
         summary = stats.summary()
         return {**stats.live(), "stale_dropped": stats.stale, "bad_packets": stats.bad_packets,
                 "latency_ms_p95": summary["latency_ms_p95"],
                 "render_ms_p50": summary["render_ms_p50"],
-                "seconds": round(time.monotonic() - call.started, 1)}
+                "seconds": round(time.monotonic() - call.started, 1),
+                "page": f"/view/{call.view}/"}
 
     # -- internals ----------------------------------------------------------------------------
     def _renderer(self) -> Renderer:

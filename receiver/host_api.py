@@ -5,6 +5,9 @@
     POST   /calls          {"room": ..., "token": ...} -> 201, 409 (that room has a call),
                            429 (the host is full)
     DELETE /calls/{room}   the call's summary, 404 if no such call
+    GET    /view/{secret}/ the call's page (video and figures), as `receive --http` serves
+                           it; the secret comes with POST /calls, so a link can be shared
+                           without the key
 
 Every route but /healthz needs `Authorization: Bearer <key>` when the host has a key; a
 host without one only listens on loopback (`host_cli` enforces it).
@@ -14,10 +17,11 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from receiver.host import CallExistsError, Host, HostFullError
+from receiver.web import frame_response, page_response
 
 ROOM_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -53,7 +57,8 @@ def create_host_app(host: Host, api_key: str | None = None) -> FastAPI:
             raise HTTPException(409, str(exc)) from None
         except HostFullError as exc:
             raise HTTPException(429, str(exc)) from None
-        return {"room": request.room, "calls": len(host.calls)}
+        call = host.calls[request.room]
+        return {"room": request.room, "calls": len(host.calls), "page": f"/view/{call.view}/"}
 
     @app.delete("/calls/{room}", dependencies=[Depends(authorized)])
     async def end_call(room: str) -> dict:
@@ -61,5 +66,24 @@ def create_host_app(host: Host, api_key: str | None = None) -> FastAPI:
             return await host.end(room)
         except KeyError:
             raise HTTPException(404, f"no call in room {room[:64]!r} on this host") from None
+
+    def viewed(secret: str):
+        call = host.viewing(secret)
+        if call is None:
+            raise HTTPException(404, "no such call page")
+        return call
+
+    @app.get("/view/{secret}/", response_class=Response)
+    def page(secret: str) -> Response:
+        viewed(secret)
+        return page_response()
+
+    @app.get("/view/{secret}/frame.jpg", response_class=Response)
+    def frame(secret: str) -> Response:
+        return frame_response(viewed(secret).latest)
+
+    @app.get("/view/{secret}/stats")
+    def live(secret: str) -> dict:
+        return viewed(secret).receiver.stats.live()
 
     return app

@@ -93,23 +93,37 @@ class WindowSink:
 
 
 class LatestFrame:
-    """Keeps the newest frame as JPEG for the web page; readers never block the renderer."""
+    """Keeps the newest frame for a web page, coded as JPEG only when a viewer asks (a host
+    with many calls and no viewers spends nothing on it); the renderer never waits."""
 
     def __init__(self, quality: int = 85):
         self.quality = quality
-        self.jpeg: bytes | None = None
+        self.image: np.ndarray | None = None
         self.seq = -1
         self.lock = threading.Lock()
+        self._coded: tuple[int, bytes] | None = None  # (seq, JPEG) last asked for
 
     def new_stream(self, fps: float) -> None:
         pass
 
     def frame(self, seq: int, image: np.ndarray) -> None:
+        with self.lock:
+            self.image, self.seq = image, seq
+
+    def jpeg(self) -> bytes | None:
+        """The newest frame as JPEG, or None before the first."""
+        with self.lock:
+            image, seq, coded = self.image, self.seq, self._coded
+        if image is None:
+            return None
+        if coded is not None and coded[0] == seq:
+            return coded[1]
         ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
                                [cv2.IMWRITE_JPEG_QUALITY, self.quality])
-        if ok:
-            with self.lock:
-                self.jpeg, self.seq = buf.tobytes(), seq
+        if not ok:
+            return None
+        self._coded = (seq, buf.tobytes())
+        return self._coded[1]
 
     def close(self) -> None:
         pass

@@ -58,21 +58,29 @@ def create_page_app(latest: LatestFrame, stats: ReceiverStats) -> FastAPI:
 
     @app.get("/", response_class=Response)
     def page():
-        return Response(PAGE, media_type="text/html")
+        return page_response()
 
     @app.get("/frame.jpg", response_class=Response)
     def frame():
-        with latest.lock:
-            jpeg = latest.jpeg
-        if jpeg is None:
-            return Response(status_code=204)
-        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        return frame_response(latest)
 
     @app.get("/stats")
     def live_stats():
         return stats.live()
 
     return app
+
+
+def page_response() -> Response:
+    return Response(PAGE, media_type="text/html")
+
+
+def frame_response(latest: LatestFrame) -> Response:
+    """The newest frame (204 before the first), never cached."""
+    jpeg = latest.jpeg()
+    if jpeg is None:
+        return Response(status_code=204)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 class BackgroundServer:

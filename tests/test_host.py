@@ -95,11 +95,13 @@ def test_three_calls_on_one_host_one_hostile(recording):
         port = await api.start()
         try:
             rooms = [await asyncio.to_thread(create_room, base) for _ in range(3)]
+            pages = []
             for room in rooms:
-                status, _ = await asyncio.to_thread(
+                status, added = await asyncio.to_thread(
                     _api, port, "POST", "/calls", key,
                     {"room": room["room"], "token": room["receiver_token"]})
                 assert status == 201
+                pages.append(added["page"])
             assert (await asyncio.to_thread(_api, port, "GET", "/status", None))[0] == 401
             full = await asyncio.to_thread(_api, port, "POST", "/calls", key,
                                            {"room": "extra", "token": "t"})
@@ -127,6 +129,13 @@ def test_three_calls_on_one_host_one_hostile(recording):
             assert all(c["frames_rendered"] >= 0.8 * FRAMES and c["bad_packets"] == 0
                        for c in good)
             assert hostile["frames_rendered"] == 0 and hostile["bad_packets"] > 0
+            live = await asyncio.to_thread(_api, port, "GET", f"{pages[0]}stats", None)
+            assert live[0] == 200 and live[1]["frames_rendered"] >= 0.8 * FRAMES
+            jpeg = await asyncio.to_thread(urllib.request.urlopen,
+                                           f"http://127.0.0.1:{port}{pages[0]}frame.jpg")
+            assert jpeg.read(3) == b"\xff\xd8\xff"
+            assert (await asyncio.to_thread(_api, port, "GET", "/view/guess/stats", None))[0] \
+                == 404
             ended = await asyncio.to_thread(_api, port, "DELETE",
                                             f"/calls/{rooms[1]['room']}", key)
             assert ended[0] == 200 and ended[1]["room"] == rooms[1]["room"]

@@ -164,3 +164,27 @@ def test_gpu_check_dry_run(tmp_path):
     assert [r["calls"] for r in report["renderer"]] == [1, 2]
     assert report["train"]["exported_mib"] < 16 and (out / "exported.pt").is_file()
     assert all(f.stat().st_size < 16 * 2**20 for f in out.rglob("*") if f.is_file())
+
+
+GOLDEN = Path(__file__).parent / "fixtures" / "neural_golden.png"
+
+
+def test_shipped_checkpoint_matches_its_golden_frame(model):
+    """The shipped checkpoint's frame for a fixed synthetic input, against the one committed
+    with it (regenerate with FACECODEC_WRITE_GOLDEN=1 after shipping new weights): a change
+    of weights, of the renderer or of the mesh warp under it shows here."""
+    import os
+
+    import cv2
+
+    from benchmarks.metrics import psnr
+    from models.renderer import NeuralRenderer
+
+    synthetic = make_clip(model, SyntheticConfig(size=256, seconds=0.4, seed=9))
+    renderer = NeuralRenderer(model, device="cpu")
+    renderer.set_reference(synthetic.frames[0], synthetic.params[0])
+    frame = renderer.render(DrivingState(7, 280.0, 0, synthetic.params[7], None))
+    if os.environ.get("FACECODEC_WRITE_GOLDEN"):
+        cv2.imwrite(str(GOLDEN), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    golden = cv2.cvtColor(cv2.imread(str(GOLDEN)), cv2.COLOR_BGR2RGB)
+    assert psnr(frame, golden) > 45.0
