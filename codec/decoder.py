@@ -25,6 +25,7 @@ from bitstream import (
     decode_packet,
     packet_type,
 )
+from bitstream.limits import KEPT_REFERENCES
 from bitstream.packets import SEQ_BITS
 from codec.bank import BankPicture, face_state
 from codec.driving import DrivingState
@@ -33,8 +34,6 @@ from codec.picture import PictureError, decode_picture
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.base import Renderer
-
-KEPT_REFERENCES = 4
 
 
 class MissingReferenceError(BitstreamError):

@@ -11,6 +11,7 @@ too far), at most every `min_refresh_s`. Beside it, bank pictures of the mouth a
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,6 +25,7 @@ from bitstream import (
     encode_packet,
     expression_steps,
 )
+from bitstream.limits import KEPT_REFERENCES
 from codec.bank import BankPlanner, BankShot, FaceState, face_state
 from codec.config import EncoderConfig
 from codec.driving import DrivingState
@@ -137,6 +139,10 @@ class Encoder:
         self.ref_id = -1
         self.ref_seq = -(10**9)  # when the last Reference was made
         self.offered: _Offer | None = None  # sent, not yet confirmed
+        # The References a receiver holds (the decoder keeps the last KEPT_REFERENCES sent),
+        # in send order: a head that turns back is coded against the one that shows it.
+        self.held: OrderedDict[int, _Offer] = OrderedDict()
+        self.references_reused = 0
         self._packet = b""  # the current Reference as sent
         self._next_ref_id = 0
         self.started = False
@@ -169,7 +175,7 @@ class Encoder:
         ref_bytes = 0
         lm68 = landmarks_in_crop(self.model, fitted)  # the reference test and the bank's
         state = face_state(lm68)
-        if self._needs_reference(fitted, state, seq):
+        if self._needs_reference(fitted, state, seq) and not self._reuse(fitted, state, seq):
             ref_packet = self._new_reference(face.crop, landmarks, fitted, seq)
             packets.append(ref_packet)
             ref_bytes = len(ref_packet)
@@ -191,11 +197,9 @@ class Encoder:
 
     @property
     def reference_packets(self) -> dict[int, bytes]:
-        """The current Reference, then any offered one (what a newly joined receiver needs)."""
-        out = {self.ref_id: self._packet} if self.ref is not None else {}
-        if self.offered is not None:
-            out[self.offered.ref_id] = self.offered.packet
-        return out
+        """Every Reference a receiver holds, in the order they were sent, the current and
+        any offered one among them: what a newly joined receiver needs to hold the same."""
+        return {ref_id: offer.packet for ref_id, offer in self.held.items()}
 
     @property
     def bank_packets(self) -> list[bytes]:
@@ -234,6 +238,25 @@ class Encoder:
             or self._ref_state.eyes < c.refresh_eyes * state.eyes
         )
 
+    def _reuse(self, fitted: FaceParams, state: FaceState, seq: int) -> bool:
+        """Code against a held Reference that shows this pose (within half the refresh
+        thresholds, eyes as open) instead of sending a new one: no bytes, a picture the
+        receiver already has. Not while one is offered."""
+        if self.offered is not None:
+            return False
+        c = self.config
+        for ref_id, offer in reversed(self.held.items()):
+            d = np.abs(fitted.euler - offer.params.euler)
+            if (ref_id != self.ref_id and d[0] <= c.refresh_yaw_deg / 2
+                    and d[1] <= c.refresh_pitch_deg / 2
+                    and abs(np.log(fitted.scale / offer.params.scale)) <= c.refresh_scale / 2
+                    and offer.state.eyes >= c.refresh_eyes * state.eyes):
+                self._activate(offer)
+                self.ref_seq = seq
+                self.references_reused += 1
+                return True
+        return False
+
     def _new_reference(self, crop: np.ndarray, landmarks: np.ndarray, fitted: FaceParams,
                        seq: int) -> bytes:
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
@@ -243,7 +266,12 @@ class Encoder:
         wire = to_wire(fitted)
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))
         params = reference_params(wire, fitted.crop_size)
-        offer = _Offer(ref_id, params, packet, crop, landmarks)
+        state = face_state(landmarks_in_crop(self.model, params))
+        offer = _Offer(ref_id, params, packet, crop, landmarks, state)
+        self.held.pop(ref_id, None)
+        self.held[ref_id] = offer
+        while len(self.held) > KEPT_REFERENCES:
+            self.held.popitem(last=False)
         if self.confirm_references and self.ref is not None:
             self.offered = offer
         else:
@@ -268,7 +296,7 @@ class Encoder:
     def _activate(self, offer: _Offer) -> None:
         self.ref, self.ref_id, self._packet = offer.params, offer.ref_id, offer.packet
         self.offered = None
-        self._ref_state = face_state(landmarks_in_crop(self.model, offer.params))
+        self._ref_state = offer.state
         self.bank.set_base(self._ref_state)
         self.flow.set_reference(offer.crop, offer.landmarks)
 
@@ -282,6 +310,7 @@ class _Offer:
     packet: bytes
     crop: np.ndarray
     landmarks: np.ndarray
+    state: FaceState
 
 
 def _blank(size: int) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -234,6 +236,48 @@ def test_an_offered_reference_is_used_only_once_confirmed(model, clip_frames):
                 assert dec.push(data) is not None  # never waits for a Reference
             else:
                 dec.push(data)
-        assert set(enc.reference_packets) == {enc.ref_id} | set(offered[-1:])
+        assert enc.ref_id in enc.reference_packets
+        assert list(enc.reference_packets) == offered[-4:]  # all held, in send order
     assert offered == [0, 1, 2] and used == [0, 0, 0, 0, 0, 1, 1, 1]
     assert all(packet_type(p) == PacketType.REFERENCE for p in enc.reference_packets.values())
+
+
+def test_a_head_that_turns_back_is_coded_against_the_reference_it_had(model):
+    """A head that looks ahead, turns 25° away and back: the encoder sends a picture for the
+    turn, then returns to the first Reference (held by every receiver) instead of sending a
+    third; a decoder fed everything, and one that joins during the turn primed with
+    `reference_packets`, render every frame."""
+    from bitstream import Motion, Reference, decode_packet, encode_packet
+    from codec.encoder import Encoder
+    from codec.prior.rotation import euler_to_matrix, matrix_to_axis_angle
+    from codec.synthetic import SyntheticConfig, TalkingHead
+
+    head = TalkingHead(model, SyntheticConfig(size=320))
+    phase = np.zeros(6)
+    frames = []
+    for i in range(90):
+        p = head.params_at(i / 25, phase)
+        pose = p.pose.copy()
+        pose[0] = matrix_to_axis_angle(euler_to_matrix(25.0 if 30 <= i < 60 else 0.0, 0, 0))
+        frames.append(head.render(dataclasses.replace(p, pose=pose)))
+    config = EncoderConfig(refresh_yaw_deg=15.0, min_refresh_s=0.4)
+    enc = Encoder(model, config, 25.0)
+    dec = Decoder(model, MeshWarpRenderer(model))
+    late, sent, used = None, [], []
+    for i, frame in enumerate(frames):
+        out = enc.encode(frame)
+        if i == 45:
+            late = Decoder(model, MeshWarpRenderer(model))
+            for data in [encode_packet(enc.hello), *enc.reference_packets.values()]:
+                late.push(data)
+        for data in out.packets:
+            packet = decode_packet(data, enc.hello)
+            base = isinstance(packet, Reference) and packet.bank is None
+            sent += [packet.ref_id] if base else []
+            shown = dec.push(data)
+            joined = late.push(data) if late is not None and i > 45 else None
+            if isinstance(packet, Motion):
+                used.append(packet.ref_id)
+                assert shown is not None and (late is None or i <= 45 or joined is not None)
+    assert sent == [0, 1] and enc.references_reused == 1
+    assert used[:30] == [0] * 30 and 1 in used[30:60] and used[-1] == 0
