@@ -149,12 +149,9 @@ async def _stop_when(event: asyncio.Event, sender) -> None:
 
 
 async def _page(receiver, port: int, say, on_page):
-    from receiver.sinks import LatestFrame
-    from receiver.web import BackgroundServer, create_page_app
+    from receiver.web import PageServer
 
-    latest = LatestFrame()
-    receiver.sinks.append(latest)
-    page = BackgroundServer(create_page_app(latest, receiver.stats), port=port)
+    page = PageServer(receiver, port=port)
     bound = await page.start()
     say(f"receiver page: http://127.0.0.1:{bound}/")
     if on_page is not None:

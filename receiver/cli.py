@@ -66,8 +66,8 @@ async def run(args: argparse.Namespace) -> dict:
     from codec.prior.flame_io import load_prior
     from receiver.config import ReceiverConfig
     from receiver.service import Receiver
-    from receiver.sinks import FileSink, LatestFrame, WindowSink
-    from receiver.web import BackgroundServer, create_page_app
+    from receiver.sinks import FileSink, WindowSink
+    from receiver.web import PageServer
     from signaling.peer.client import SignalingClient
     from signaling.peer.ice import parse_ice_server
 
@@ -81,10 +81,7 @@ async def run(args: argparse.Namespace) -> dict:
     receiver = Receiver(model, renderer, config, client, sinks, edit, say, until_bye=args.once)
     page = None
     if args.http is not None:
-        latest = LatestFrame()
-        receiver.sinks.append(latest)
-        page = BackgroundServer(create_page_app(latest, receiver.stats), args.http_host,
-                                args.http)
+        page = PageServer(receiver, args.http_host, args.http, config.ice_servers)
         port = await page.start()
         say(f"page: http://{args.http_host}:{port}/")
     try:

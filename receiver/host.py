@@ -32,6 +32,7 @@ from codec.render.batching import BatchedRenderer, Batcher, batch_function
 from receiver.config import ReceiverConfig
 from receiver.service import Edit, Receiver
 from receiver.sinks import FrameSink, LatestFrame
+from receiver.viewer import Viewers
 from signaling.peer.client import SignalingClient, SignalingError
 
 log = logging.getLogger("facecodec.host")
@@ -65,6 +66,7 @@ class Call:
     receiver: Receiver
     task: asyncio.Task
     latest: LatestFrame  # what the call's page shows
+    viewers: Viewers  # browsers watching it over WebRTC
     view: str = field(default_factory=lambda: secrets.token_urlsafe(16))  # the page's secret
     started: float = field(default_factory=time.monotonic)
     ended: str | None = None  # why, once it has ended
@@ -102,7 +104,8 @@ class Host:
         receiver = Receiver(self.model, self._renderer(), self.config.receiver, client,
                             [*self.make_sinks(room), latest], self.edit,
                             say=self._say_for(room), pool=self.pool, label=room)
-        call = Call(room, receiver, asyncio.create_task(receiver.run()), latest)
+        viewers = Viewers(latest, self.config.receiver.ice_servers)
+        call = Call(room, receiver, asyncio.create_task(receiver.run()), latest, viewers)
         self.calls[room] = call
         call.task.add_done_callback(lambda _t: self._ended(call))
         self.say(f"[{room}] call added ({len(self.calls)} of {self.config.max_calls})")
@@ -185,6 +188,7 @@ class Host:
                 f"failed: {type(exc).__name__}: {exc}"
             log.warning("[%s] %s", call.room, why)
         call.ended = why
+        asyncio.get_running_loop().create_task(call.viewers.close())
         self.ended = [*self.ended[-255:], self._summary(call)]
         self.say(f"[{call.room}] call {why} ({len(self.calls)} left)")
 

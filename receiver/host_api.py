@@ -5,9 +5,9 @@
     POST   /calls          {"room": ..., "token": ...} -> 201, 409 (that room has a call),
                            429 (the host is full)
     DELETE /calls/{room}   the call's summary, 404 if no such call
-    GET    /view/{secret}/ the call's page (video and figures), as `receive --http` serves
-                           it; the secret comes with POST /calls, so a link can be shared
-                           without the key
+    GET    /view/{secret}/ the call's page (WebRTC video, else polled pictures, and figures),
+                           as `receive --http` serves it; the secret comes with POST /calls,
+                           so a link can be shared without the key
 
 Every route but /healthz needs `Authorization: Bearer <key>` when the host has a key; a
 host without one only listens on loopback (`host_cli` enforces it).
@@ -21,7 +21,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from receiver.host import CallExistsError, Host, HostFullError
-from receiver.web import frame_response, page_response
+from receiver.web import ViewerOffer, answer_viewer, frame_response, page_response
 
 ROOM_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -85,5 +85,9 @@ def create_host_app(host: Host, api_key: str | None = None) -> FastAPI:
     @app.get("/view/{secret}/stats")
     def live(secret: str) -> dict:
         return viewed(secret).receiver.stats.live()
+
+    @app.post("/view/{secret}/webrtc")
+    async def watch(secret: str, offer: ViewerOffer) -> dict:
+        return await answer_viewer(viewed(secret).viewers, offer)
 
     return app

@@ -1,7 +1,9 @@
 """The receiver's web page: the rendered stream and the live figures, on `--http PORT`.
 
-The page polls `/frame.jpg` and `/stats`; polling instead of an endless MJPEG response
-keeps every request short, so the page also works behind proxies and in headless browsers.
+The page asks for the stream as WebRTC video first (`POST webrtc`, `receiver/viewer.py`);
+where that cannot connect (or with `?mode=jpeg`) it polls `frame.jpg`, short requests that
+work behind any proxy. Figures come from polling `stats`. Every URL is relative, so the
+same page serves a host's calls under `/view/SECRET/`.
 """
 
 from __future__ import annotations
@@ -9,21 +11,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, HTTPException, Response
+from pydantic import BaseModel, Field
 
 from receiver.sinks import LatestFrame
 from receiver.stats import ReceiverStats
+from receiver.viewer import ViewerLimitError, Viewers
+
+MAX_OFFER = 64 * 1024  # a browser's offer with its candidates is a few KiB
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>facecodec receiver</title>
 <style>
 body { background:#111; color:#ddd; font:14px system-ui, sans-serif; margin:24px; }
-img { width:384px; height:384px; background:#333; image-rendering:auto; display:block; }
+img, video { width:384px; height:384px; background:#333; display:block; }
+[hidden] { display:none !important; }
 #stats { margin-top:12px; font-variant-numeric:tabular-nums; }
 </style></head>
 <body>
 <h3>facecodec receiver</h3>
 <img id="video" alt="waiting for the sender">
+<video id="live" autoplay muted playsinline hidden></video>
 <div id="stats">waiting for the sender</div>
 <script>
 const img = document.getElementById("video"), stats = document.getElementById("stats");
@@ -48,13 +56,47 @@ async function figures() {
   } catch (e) {}
   setTimeout(figures, 1000);
 }
-frame(); figures();
+async function webrtc() {
+  const live = document.getElementById("live");
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", {direction: "recvonly"});
+  pc.ontrack = (e) => {
+    live.srcObject = new MediaStream([e.track]); live.hidden = false; img.hidden = true;
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((done) => {
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") done(); };
+    if (pc.iceGatheringState === "complete") done();
+    setTimeout(done, 3000);
+  });
+  const r = await fetch("webrtc", {method: "POST", headers: {"Content-Type": "application/json"},
+                                   body: JSON.stringify({sdp: pc.localDescription.sdp})});
+  if (!r.ok) throw new Error("no WebRTC here");
+  await pc.setRemoteDescription({type: "answer", sdp: (await r.json()).sdp});
+  setTimeout(() => {  // no video within 15 s: pictures instead
+    if (pc.connectionState !== "connected") {
+      pc.close(); live.hidden = true; img.hidden = false; frame();
+    }
+  }, 15000);
+}
+if (new URLSearchParams(location.search).get("mode") === "jpeg") frame();
+else webrtc().catch(() => frame());
+figures();
 </script></body></html>
 """
 
 
-def create_page_app(latest: LatestFrame, stats: ReceiverStats) -> FastAPI:
+class ViewerOffer(BaseModel):
+    sdp: str = Field(min_length=1, max_length=MAX_OFFER)
+
+
+def create_page_app(latest: LatestFrame, stats: ReceiverStats,
+                    viewers: Viewers | None = None) -> FastAPI:
     app = FastAPI(title="facecodec receiver", docs_url=None, redoc_url=None)
+
+    @app.post("/webrtc")
+    async def webrtc(offer: ViewerOffer) -> dict:
+        return await answer_viewer(viewers, offer)
 
     @app.get("/", response_class=Response)
     def page():
@@ -69,6 +111,19 @@ def create_page_app(latest: LatestFrame, stats: ReceiverStats) -> FastAPI:
         return stats.live()
 
     return app
+
+
+async def answer_viewer(viewers: Viewers | None, offer: ViewerOffer) -> dict:
+    """A browser's offer answered with the call's video (404 without viewers here, 429 at the
+    bound, 400 for an offer that cannot be answered)."""
+    if viewers is None:
+        raise HTTPException(404, "no WebRTC video here")
+    try:
+        return {"type": "answer", "sdp": await viewers.answer(offer.sdp)}
+    except ViewerLimitError as exc:
+        raise HTTPException(429, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def page_response() -> Response:
@@ -113,3 +168,23 @@ class BackgroundServer:
         if self.task is not None:
             with contextlib.suppress(Exception):
                 await self.task
+
+
+class PageServer:
+    """A receiver's page with its WebRTC viewers, on the running event loop: the frames it
+    shows come from a `LatestFrame` added to the receiver's sinks."""
+
+    def __init__(self, receiver, host: str = "127.0.0.1", port: int = 0,
+                 ice_servers: tuple[dict, ...] = ()):
+        self.latest = LatestFrame()
+        receiver.sinks.append(self.latest)
+        self.viewers = Viewers(self.latest, ice_servers)
+        self.server = BackgroundServer(create_page_app(self.latest, receiver.stats,
+                                                       self.viewers), host, port)
+
+    async def start(self) -> int:
+        return await self.server.start()
+
+    async def stop(self) -> None:
+        await self.viewers.close()
+        await self.server.stop()

@@ -136,6 +136,9 @@ def test_three_calls_on_one_host_one_hostile(recording):
             assert jpeg.read(3) == b"\xff\xd8\xff"
             assert (await asyncio.to_thread(_api, port, "GET", "/view/guess/stats", None))[0] \
                 == 404
+            garbage = await asyncio.to_thread(_api, port, "POST", f"{pages[0]}webrtc", None,
+                                              {"sdp": "v=0 not an offer"})
+            assert garbage[0] == 400  # a viewer's bad offer is refused; the call goes on
             ended = await asyncio.to_thread(_api, port, "DELETE",
                                             f"/calls/{rooms[1]['room']}", key)
             assert ended[0] == 200 and ended[1]["room"] == rooms[1]["room"]
