@@ -19,6 +19,7 @@ from receiver.stats import ReceiverStats
 from receiver.viewer import ViewerLimitError, Viewers
 
 MAX_OFFER = 64 * 1024  # a browser's offer with its candidates is a few KiB
+MAX_BODY = 128 * 1024  # any request body to a receiver's or host's server
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>facecodec receiver</title>
@@ -138,13 +139,41 @@ def frame_response(latest: LatestFrame) -> Response:
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
+class BodyLimit:
+    """ASGI wrapper: a request body past `limit` bytes is refused (413 when declared by its
+    Content-Length, else the app sees the client go once the count passes it), so no
+    request, authenticated or not, can make the server hold more than that."""
+
+    def __init__(self, app, limit: int = MAX_BODY):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", b"text/plain")]})
+            return await send({"type": "http.response.body", "body": b"request too large"})
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            return {"type": "http.disconnect"} if seen > self.limit else message
+
+        return await self.app(scope, counted, send)
+
+
 class BackgroundServer:
-    """A uvicorn server on the running event loop (port 0 picks a free port)."""
+    """A uvicorn server on the running event loop (port 0 picks a free port); request
+    bodies bounded by `BodyLimit`."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, **options):
         import uvicorn
 
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+        config = uvicorn.Config(BodyLimit(app), host=host, port=port, log_level="warning",
                                 access_log=False, **options)
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task | None = None

@@ -157,3 +157,26 @@ def test_host_cli_refuses_an_open_api_without_a_key():
                            "--http-host", "0.0.0.0"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2 and "--api-key" in done.stderr
+
+
+def test_a_request_body_is_bounded_even_when_undeclared():
+    """A chunked body with no Content-Length: the app sees the client go once it passes the
+    limit, so nothing holds more than the limit."""
+    from receiver.web import BodyLimit
+
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        while True:
+            message = await receive()
+            seen.append(message["type"])
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                return
+
+    chunks = iter([{"type": "http.request", "body": b"x" * 100, "more_body": True}] * 5)
+
+    async def receive():
+        return next(chunks)
+
+    asyncio.run(BodyLimit(app, 250)({"type": "http", "headers": []}, receive, None))
+    assert seen == ["http.request", "http.request", "http.disconnect"]
