@@ -94,6 +94,10 @@ def test_three_calls_on_one_host_one_hostile(recording):
         api = BackgroundServer(create_host_app(host, key))
         port = await api.start()
         try:
+            await host.add("no-such-room", "forged")  # refused by signaling: ends alone
+            await until(lambda: not host.calls, 20, "the refused call to end")
+            assert host.ended[-1]["room"] == "no-such-room"
+            assert host.ended[-1]["ended"].startswith("failed")
             rooms = [await asyncio.to_thread(create_room, base) for _ in range(3)]
             pages = []
             for room in rooms:
@@ -147,7 +151,7 @@ def test_three_calls_on_one_host_one_hostile(recording):
             summaries = await host.close()
             await api.stop()
             await server.stop()
-        assert not host.calls and len(summaries) == 3
+        assert not host.calls and len(summaries) == 4
 
     asyncio.run(scenario())
 
