@@ -4,7 +4,9 @@ Each clip is cropped once to 256² by the codec's own crop tracker; facecodec an
 classical codecs all see exactly those crops (facecodec's encoder re-tracks the same frames
 with the same deterministic tracker and is checked to produce the same crops). Same-identity
 reconstruction, reference = first frame. One shared metric module scores every system.
-Finished cells (system × setting × clip) are kept in `cells.jsonl` and not recomputed.
+Finished cells (system × setting × clip, and for the neural renderer the checkpoint's
+digest) are kept in `cells.jsonl` and not recomputed; delete the file after changing the
+codec itself.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ OPEN_BY = 0.1
 BLINK_BELOW = 0.6
 
 
+NEURAL = "facecodec-neural"  # the system name of the neural renderer
+
 def settings(quick: bool, full: bool, checkpoint: str | None = None) -> list[tuple[str, str, dict]]:
     """(system, setting name, parameters) for every cell of the sweep; with a checkpoint,
     every facecodec setting again with the neural renderer."""
@@ -61,7 +65,7 @@ def settings(quick: bool, full: bool, checkpoint: str | None = None) -> list[tup
         out.append(("facecodec-meshwarp", name, {"mode": mode, "keypoints": k or 16,
                                                   "expr_dims": n, "precision": q}))
     if checkpoint:
-        out += [("facecodec-neural", name, {**params, "checkpoint": checkpoint})
+        out += [(NEURAL, name, {**params, "checkpoint": checkpoint})
                 for _, name, params in list(out)]
     from benchmarks.classical import CODECS
 
@@ -114,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         print("facecodec bench rd: dlib not installed, AKD/AED left empty "
               '(pip install -e ".[bench]")', file=sys.stderr)  # fmt: skip
     cells_path = args.out / "cells.jsonl"
-    done = {(r["system"], r["setting"], r["clip"]) for r in _read_cells(cells_path)}
+    digest = _digest(args.checkpoint)
+    weights = lambda system: digest if system == NEURAL else None  # noqa: E731
+    done = {(r["system"], r["setting"], r["clip"]) for r in _read_cells(cells_path)
+            if r.get("checkpoint") == weights(r["system"])}
     grid = [g for g in settings(args.quick, args.full, args.checkpoint)
             if (args.only is None or g[1] in args.only)
             and (args.systems is None or g[0] in args.systems)]
@@ -146,12 +153,25 @@ def main(argv: list[str] | None = None) -> int:
                 cells.write(json.dumps(record) + "\n")
             for system, name, params in tqdm(todo, desc=clip.name, unit="cell", leave=False):
                 record = {"system": system, "setting": name, "clip": clip.name}
+                if weights(system) is not None:
+                    record["checkpoint"] = weights(system)
                 record |= source.run(system, params)
                 cells.write(json.dumps(record) + "\n")
                 cells.flush()
-    records = _read_cells(cells_path)
+    records = [r for r in _read_cells(cells_path)
+               if r.get("checkpoint") == weights(r["system"])]  # no other weights' rows
     write_outputs(records, args.out)
     return 0
+
+
+def _digest(checkpoint: str | None) -> str | None:
+    """The first 12 hex digits of the checkpoint file's SHA-256 (neural cells exist only
+    with one), so cells of other weights are neither reused nor reported."""
+    import hashlib
+
+    if checkpoint is None:
+        return None
+    return hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:12]
 
 
 def _read_cells(path: Path) -> list[dict]:
