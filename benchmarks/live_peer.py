@@ -36,16 +36,18 @@ class Recording(MeshWarpRenderer):
 
 
 class Shown:
-    """A sink that keeps every rendered picture by frame number."""
+    """A sink that keeps every rendered picture by frame number, and when it was shown."""
 
     def __init__(self):
         self.images: dict[int, np.ndarray] = {}
+        self.times: dict[int, float] = {}
 
     def new_stream(self, fps: float) -> None:
         pass
 
     def frame(self, seq: int, image: np.ndarray) -> None:
         self.images[seq] = image
+        self.times[seq] = time.time()
 
     def close(self) -> None:
         pass
@@ -68,6 +70,16 @@ async def _send(args, model) -> dict:
     from signaling.peer.ice import parse_ice_server
 
     states: dict[int, list[float]] = {}
+    sent: dict[int, float] = {}
+    crops: dict[int, np.ndarray] = {}
+
+    def keep(e) -> None:
+        sent[e.seq] = time.time() - e.encode_ms / 1000  # when the frame was captured
+        if args.crops:
+            crops[e.seq] = e.crop
+        if e.decoded is not None:
+            states[e.seq] = state_vector(e.decoded)
+
     config = SenderConfig(max_frames=args.frames, frames_per_message=args.frames_per_message,
                           ice_servers=tuple(parse_ice_server(s) for s in args.ice_server),
                           encoder=EncoderConfig(landmark_looks=args.landmark_looks,
@@ -75,10 +87,11 @@ async def _send(args, model) -> dict:
     source = FileSource(args.video, loop=True) if args.video else SyntheticSource(model)
     sender = Sender(model, source, config,
                     SignalingClient(args.base, args.room, args.token),
-                    on_frame=lambda e: states.__setitem__(e.seq, state_vector(e.decoded))
-                    if e.decoded is not None else None, say=lambda m: print(m, flush=True))
+                    on_frame=keep, say=lambda m: print(m, flush=True))
     summary = await sender.run()
-    return {"summary": summary, "states": states}
+    if args.crops and crops:
+        np.savez(args.crops, crops=np.stack([crops[s] for s in sorted(crops)]))
+    return {"summary": summary, "states": states, "sent": sent}
 
 
 async def _receive(args, model) -> dict:
@@ -100,7 +113,8 @@ async def _receive(args, model) -> dict:
     if args.images and shown.images:
         seqs = sorted(shown.images)
         np.savez(args.images, seqs=np.array(seqs), images=np.stack([shown.images[s] for s in seqs]))
-    return {"summary": summary, "states": {s: state_vector(rec.states[s]) for s in rec.order}}
+    return {"summary": summary, "states": {s: state_vector(rec.states[s]) for s in rec.order},
+            "received": shown.times}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames-per-message", type=int, default=1)
     p.add_argument("--video", default=None, help="send: this file instead of the synthetic head")
     p.add_argument("--images", default=None, help="receive: keep the rendered pictures here")
+    p.add_argument("--crops", default=None, help="send: keep the sent crops here")
     # One landmark look and no reference flow by default: these runs measure the network, and
     # both peers, the signaling server and the relay share this machine's cores with whatever
     # else runs.

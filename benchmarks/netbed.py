@@ -150,6 +150,15 @@ class NetBed:
         _run("ip", "netns", "exec", self.names["tx"], "tc", "qdisc", "add", "dev", dev, "root",
              "tbf", "rate", f"{kbit}kbit", "burst", "1600", "latency", "200ms")
 
+    def wire_bytes(self, host: str) -> tuple[int, int]:
+        """Bytes `host` has sent and received on its link, as its kernel counts them (every
+        header included)."""
+        dev = f"fa{HOSTS[host]}{self.tag}"
+        values = self.python(host, "print(*(open(f'/sys/class/net/" + dev +
+                             "/statistics/{k}_bytes').read().strip() for k in ('tx', 'rx')))")
+        tx, rx = values.split()
+        return int(tx), int(rx)
+
     def cut(self, host: str, on: bool = True) -> None:
         """Cut `host` off the network (every packet to or from it dropped), or restore it."""
         for flag in ("-s", "-d"):

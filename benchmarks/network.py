@@ -5,12 +5,17 @@ NAT with only STUN to find the way) and by a user-space delay line
 (`benchmarks/delayline.py`: this kernel has no netem). Needs root, iproute2, iptables and
 coturn. Every condition is a fresh network and two fresh peer processes.
 
-Per condition: frames rendered of frames sent, frames whose rendered state differs from the
-sender's own (must be 0), the time from the receiver's start to its first frame, latency
-p50 / p95 (same host clock), payload and wire kbit/s, and (with the bench extra) AKD of what
-a viewer saw against the clean run's pictures, a lost frame showing the last one received.
-The source is a dev clip (`--video`, default dagan_driving.mp4 where the dev clips are),
-else the synthetic head.
+Per condition, facecodec's call and the anchor beside it: the same face crops as a plain
+WebRTC video call (`benchmarks/video_peer.py`: VP8 as aiortc ships it, VP8 and H.264 with
+the bitrate floor lowered to 40 kbit/s). Per call, by the clock all namespaces share:
+frames shown within 400 ms of capture, freezes (gaps between shown frames past two frame
+intervals: total and longest), latency p50 / p95 from capture to shown, the time from the
+receiver's start to its first frame, the sender's wire kbit/s both ways from its kernel's
+link counters (every header), and what a viewer saw against the input crop (at each
+frame's capture time plus 400 ms, the newest frame shown by then): PSNR, and AKD with the
+bench extra. facecodec rows also check that no frame was rendered from a wrong state. The
+source is a dev clip (`--video`, default dagan_driving.mp4 where the dev clips are), else
+the synthetic head.
 """
 
 from __future__ import annotations
@@ -37,10 +42,20 @@ CONDITIONS: dict[str, dict] = {
     "behind two NATs, STUN": {"nat": True},
 }
 FPS = 25.0  # the synthetic source's
+BUDGET_S = 0.4  # a frame shown later than this after capture counts as not on time
+# The anchor: the same crops as a plain WebRTC video call (benchmarks/video_peer.py), VP8
+# as aiortc ships it (its floor is 250 kbit/s), and VP8 and H.264 with the floor at 40.
+ANCHORS: dict[str, dict] = {
+    "WebRTC VP8 (aiortc)": {"codec": "vp8"},
+    "WebRTC VP8, floor 40k": {"codec": "vp8", "floor": 40},
+    "WebRTC H.264, floor 40k": {"codec": "h264", "floor": 40},
+}
 
 
 def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
-                  video: Path | None = None) -> dict:
+                  video: Path | None = None, anchor: dict | None = None) -> dict:
+    """One call across a fresh network: facecodec's, or with `anchor` the plain WebRTC
+    video call. Both keep the sent crops and the shown frames with their times."""
     from benchmarks.netbed import NetBed
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,19 +71,52 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
             bed.delay("tx", spec["delay"], spec.get("jitter", 0.0), folder)
         ice = ["--ice-server", bed.turn_url()] if spec.get("turn") else []
         ice += ["--ice-server", f"stun:{bed.ip('pub')}:3478"] if spec.get("nat") else []
-        peer = [sys.executable, "-m", "benchmarks.live_peer"]
+        module = "benchmarks.video_peer" if anchor else "benchmarks.live_peer"
+        peer = [sys.executable, "-m", module]
+        extra = (["--codec", anchor["codec"]] + (["--floor-kbps", str(anchor["floor"])]
+                                                 if anchor.get("floor") else [])
+                 if anchor else ["--frames-per-message", str(spec.get("fpm", 1))])
+        before = bed.wire_bytes("tx")
         rx = bed.spawn("rx", [*peer, "receive", base, room["room"], room["receiver_token"],
                               str(folder / "rx.json"), *ice, "--images",
                               str(folder / "shown.npz")], folder / "rx.log")
         tx = bed.spawn("tx", [*peer, "send", base, room["room"], room["sender_token"],
-                              str(folder / "tx.json"), "--frames", str(frames), *ice,
-                              "--frames-per-message", str(spec.get("fpm", 1)),
+                              str(folder / "tx.json"), "--frames", str(frames), *ice, *extra,
+                              "--crops", str(folder / "sent.npz"),
                               *(["--video", str(video)] if video else [])],
                        folder / "tx.log")
         tx.wait(timeout)
         rx.wait(60)
-    return score(json.loads((folder / "tx.json").read_text()),
-                 json.loads((folder / "rx.json").read_text()))
+        after = bed.wire_bytes("tx")
+    sent, got = (json.loads((folder / f).read_text()) for f in ("tx.json", "rx.json"))
+    seconds = frames / FPS
+    out = {} if anchor else score(sent, got)
+    out |= viewing(sent["sent"], got["received"], got.get("first_frame_s",
+                                                            got.get("summary", {}).get(
+                                                                "first_frame_s")))
+    out["wire_kbps_up"] = round((after[0] - before[0]) * 8 / 1000 / seconds, 2)
+    out["wire_kbps_down"] = round((after[1] - before[1]) * 8 / 1000 / seconds, 2)
+    return out
+
+
+def viewing(sent: dict, received: dict, first_frame_s) -> dict:
+    """What a viewer saw, by the clock both peers share: frames shown within the budget,
+    freezes (a gap between shown frames past two frame intervals; total and longest),
+    latency from capture to shown."""
+    sent = {int(k): v for k, v in sent.items()}
+    shown = sorted((t, int(k)) for k, t in received.items() if int(k) in sent)
+    latency = [1000 * (t - sent[k]) for t, k in shown]
+    gaps = np.diff([t for t, _ in shown]) if len(shown) > 1 else np.zeros(0)
+    stalls = gaps[gaps > 2 / FPS]
+    return {
+        "frames_sent": len(sent), "shown": len(shown),
+        "on_time": sum(ms <= 1000 * BUDGET_S for ms in latency),
+        "freeze_total_s": round(float(stalls.sum()), 2),
+        "freeze_longest_s": round(float(gaps.max()), 2) if len(gaps) else None,
+        "latency_ms_p50": round(float(np.median(latency)), 1) if latency else None,
+        "latency_ms_p95": round(float(np.percentile(latency, 95)), 1) if latency else None,
+        "first_frame_s": first_frame_s,
+    }  # fmt: skip
 
 
 def score(sent: dict, got: dict) -> dict:
@@ -87,40 +135,78 @@ def score(sent: dict, got: dict) -> dict:
     }  # fmt: skip
 
 
-def viewer_akd(clean: Path, other: Path, judge) -> float | None:
-    """AKD (px) between the clean run's pictures and what a viewer of `other` saw at the
-    same frame numbers (a missing frame shows the last one received)."""
-    from benchmarks.metrics import keypoint_distance
+def viewer_quality(folder: Path, judge) -> dict:
+    """AKD (px, with dlib) and PSNR (dB) of what a viewer saw against the input crop: at
+    each input frame's capture time plus the budget, the newest frame shown by then (a lost
+    or late frame leaves the last one on screen). The bottom band the anchor stamps its
+    frame numbers in is left out for every system."""
+    from benchmarks.metrics import keypoint_distance, psnr
+    from benchmarks.video_peer import BAND
 
-    with np.load(clean) as a, np.load(other) as b:
-        shown = dict(zip(b["seqs"].tolist(), b["images"], strict=True))
-        errors, last = [], None
-        for seq, truth in zip(a["seqs"].tolist(), a["images"], strict=True):
-            last = shown.get(seq, last)
-            box = judge.box(truth)
-            if last is None or box is None:
-                continue
-            got_box = judge.box(last)
-            if got_box is not None:
-                errors.append(keypoint_distance(judge(truth, box), judge(last, got_box)))
-    return round(float(np.mean(errors)), 3) if errors else None
-
-
-def table(results: dict[str, dict]) -> str:
-    head = ("| condition | rendered / sent | desync | first frame s | latency p50 / p95 ms | "
-            "payload kbit/s | wire kbit/s | dropped at sender | AKD vs clean px |")
-    rows = [head, "|" + "---|" * 9]
-    for name, x in results.items():
-        if "error" in x:
-            rows.append(f"| {name} | failed: {x['error']} |||||||")
+    sent = json.loads((folder / "tx.json").read_text())["sent"]
+    received = json.loads((folder / "rx.json").read_text())["received"]
+    crops = np.load(folder / "sent.npz")["crops"]
+    with np.load(folder / "shown.npz") as z:
+        images = dict(zip(z["seqs"].tolist(), z["images"], strict=True))
+    shown = sorted((t, int(k)) for k, t in received.items() if int(k) in images)
+    scores, errors, j = [], [], 0
+    current = None
+    for i in sorted(int(k) for k in sent):
+        if i >= len(crops):
+            break
+        due = sent[str(i)] + BUDGET_S
+        while j < len(shown) and shown[j][0] <= due:
+            current, j = shown[j][1], j + 1
+        if current is None:
             continue
-        rows.append(
-            f"| {name} | {x['frames_rendered']} / {x['frames_sent']} | "
-            f"{x['desynchronized_frames']} | {x['first_frame_s']} | {x['latency_ms_p50']} / "
-            f"{x['latency_ms_p95']} | {x['payload_kbps']} | {x['wire_kbps']} | "
-            f"{x['dropped_at_sender']} | {x.get('akd_vs_clean_px', '-')} |"
-        )
+        truth, seen = crops[i][:-BAND], images[current][:-BAND]
+        scores.append(psnr(truth, seen))
+        box, got_box = (judge.box(truth), judge.box(seen)) if judge else (None, None)
+        if box is not None and got_box is not None:
+            errors.append(keypoint_distance(judge(truth, box), judge(seen, got_box)))
+    return {"psnr_db": round(float(np.mean(scores)), 2) if scores else None,
+            "akd_px": round(float(np.mean(errors)), 3) if errors else None}
+
+
+def table(results: dict[str, dict[str, dict]]) -> str:
+    head = ("| condition | system | shown on time / sent | first frame s | freezes s (longest) "
+            "| latency p50 / p95 ms | wire kbit/s up / down | AKD px | PSNR dB |")
+    rows = [head, "|" + "---|" * 9]
+    for name, systems in results.items():
+        for system, x in systems.items():
+            if "error" in x:
+                rows.append(f"| {name} | {system} | failed: {x['error']} ||||||")
+                continue
+            rows.append(
+                f"| {name} | {system} | {x['on_time']} / {x['frames_sent']} | "
+                f"{x['first_frame_s']} | {x['freeze_total_s']} ({x['freeze_longest_s']}) | "
+                f"{x['latency_ms_p50']} / {x['latency_ms_p95']} | {x['wire_kbps_up']} / "
+                f"{x['wire_kbps_down']} | {x.get('akd_px', '-')} | {x.get('psnr_db', '-')} |")
     return "\n".join(rows)
+
+
+def plot(results: dict[str, dict[str, dict]], path: Path) -> None:
+    """AKD against the sender's wire kbit/s, one marker per system, every condition."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    systems = sorted({s for r in results.values() for s in r})
+    for system, marker in zip(systems, "os^vD<>", strict=False):
+        points = [(x["wire_kbps_up"], x["akd_px"]) for r in results.values()
+                  if (x := r.get(system)) and x.get("akd_px") is not None]
+        if points:
+            ax.scatter(*zip(*points, strict=True), marker=marker, label=system)
+    ax.set_xscale("log")
+    ax.set_xlabel("sender's wire kbit/s (every header, kernel counters)")
+    ax.set_ylabel("AKD of what the viewer saw, px")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=250, help="frames per call (default: 250)")
     p.add_argument("--only", nargs="+", choices=CONDITIONS, default=list(CONDITIONS))
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/network"))
+    p.add_argument("--anchors", nargs="*", choices=ANCHORS, default=list(ANCHORS),
+                   help="plain WebRTC video calls to run beside ours (default: all)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--video", type=Path, default=_default_video(),
                      help="source clip (default: %(default)s)")
@@ -143,19 +231,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from tqdm import tqdm
 
-    results: dict[str, dict] = {}
+    from benchmarks.metrics import DlibLandmarks
+
+    judge = DlibLandmarks.available()
+    systems = {"facecodec": None, **{a: ANCHORS[a] for a in args.anchors}}
+    results: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, name in enumerate(tqdm(args.only, desc="conditions", unit="call")):
+        runs = [(c, s) for c in args.only for s in systems]
+        for i, (name, system) in enumerate(tqdm(runs, desc="calls", unit="call")):
+            folder = Path(tmp) / str(i)
             try:
-                results[name] = run_condition(CONDITIONS[name], args.frames, Path(tmp) / str(i),
-                                              video=args.video)
+                row = run_condition(CONDITIONS[name], args.frames, folder, video=args.video,
+                                    anchor=systems[system])
+                row |= viewer_quality(folder, judge)
             except (OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
-                results[name] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
-        _score_against_clean(results, args.only, Path(tmp))
+                row = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+            results.setdefault(name, {})[system] = row
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     text = table(results)
     (args.out / "summary.md").write_text(text + "\n")
+    plot(results, args.out / "akd_vs_wire.png")
     print(text)
     return 0
 
@@ -165,19 +261,6 @@ def _default_video() -> Path | None:
 
     clip = dev_clips() / "dagan_driving.mp4"
     return clip if clip.is_file() else None
-
-
-def _score_against_clean(results: dict, names: list[str], tmp: Path) -> None:
-    from benchmarks.metrics import DlibLandmarks
-
-    judge = DlibLandmarks.available()
-    if judge is None or "clean" not in names:
-        return
-    clean = tmp / str(names.index("clean")) / "shown.npz"
-    for i, name in enumerate(names):
-        other = tmp / str(i) / "shown.npz"
-        if "error" not in results[name] and clean.is_file() and other.is_file():
-            results[name]["akd_vs_clean_px"] = viewer_akd(clean, other, judge)
 
 
 if __name__ == "__main__":

@@ -50,3 +50,20 @@ def readable() -> bool:
     names = ("_srtt", "_data_channel_queue", "_outbound_queue", "_sent_queue")
     probe = RTCSctpTransport.__init__.__code__.co_names
     return all(name in probe for name in names)
+
+
+def video_bitrate(codec: str, floor_bps: int, start_bps: int | None = None) -> None:
+    """Lower (or raise) the bitrate floor of aiortc's VP8 or H.264 encoder, and where it
+    starts, for every peer connection made after (module constants aiortc reads; only the
+    benchmarks' plain video call uses this, to compare against a video sender that may go as
+    low as the link)."""
+    from aiortc.codecs import h264, vpx
+
+    module = {"vp8": vpx, "h264": h264}[codec]
+    for name in ("MIN_BITRATE", "DEFAULT_BITRATE", "MAX_BITRATE"):
+        if not isinstance(getattr(module, name, None), int):
+            raise RuntimeError(f"this aiortc has no {codec} {name} to set")
+    start = max(floor_bps, start_bps or floor_bps)
+    setattr(module, "MIN_BITRATE", floor_bps)  # noqa: B010  # aiortc publishes no setter
+    setattr(module, "DEFAULT_BITRATE", start)  # noqa: B010
+    setattr(module, "MAX_BITRATE", max(getattr(module, "MAX_BITRATE"), start))  # noqa: B009, B010
