@@ -101,12 +101,15 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
 
 def viewing(sent: dict, received: dict, first_frame_s) -> dict:
     """What a viewer saw, by the clock both peers share: frames shown within the budget,
-    freezes (a gap between shown frames past two frame intervals; total and longest),
-    latency from capture to shown."""
+    freezes (from the first shown frame to two frame intervals after the last capture, every
+    gap between shown frames past two frame intervals; total and longest; a call that shows
+    nothing is one freeze), latency from capture to shown."""
     sent = {int(k): v for k, v in sent.items()}
     shown = sorted((t, int(k)) for k, t in received.items() if int(k) in sent)
     latency = [1000 * (t - sent[k]) for t, k in shown]
-    gaps = np.diff([t for t, _ in shown]) if len(shown) > 1 else np.zeros(0)
+    end = max(sent.values(), default=0.0) + 2 / FPS
+    times = [t for t, _ in shown] + [end] if shown else [min(sent.values(), default=0.0), end]
+    gaps = np.diff(times)
     stalls = gaps[gaps > 2 / FPS]
     return {
         "frames_sent": len(sent), "shown": len(shown),
@@ -136,29 +139,30 @@ def score(sent: dict, got: dict) -> dict:
 
 
 def viewer_quality(folder: Path, judge) -> dict:
-    """AKD (px, with dlib) and PSNR (dB) of what a viewer saw against the input crop: at
-    each input frame's capture time plus the budget, the newest frame shown by then (a lost
-    or late frame leaves the last one on screen). The bottom band the anchor stamps its
-    frame numbers in is left out for every system."""
+    """AKD (px, with dlib) and PSNR (dB) of what a viewer saw against the input crop: for
+    each input frame, the newest frame up to it that was shown by its capture time plus the
+    budget (a lost or late frame leaves an older one on screen; none yet: not scored). The
+    bottom band the anchor stamps its frame numbers in is left out for every system."""
     from benchmarks.metrics import keypoint_distance, psnr
     from benchmarks.video_peer import BAND
 
     sent = json.loads((folder / "tx.json").read_text())["sent"]
     received = json.loads((folder / "rx.json").read_text())["received"]
     crops = np.load(folder / "sent.npz")["crops"]
+    if not (folder / "shown.npz").is_file():
+        return {"psnr_db": None, "akd_px": None}  # nothing was ever shown
     with np.load(folder / "shown.npz") as z:
         images = dict(zip(z["seqs"].tolist(), z["images"], strict=True))
-    shown = sorted((t, int(k)) for k, t in received.items() if int(k) in images)
-    scores, errors, j = [], [], 0
-    current = None
+    arrived = {int(k): t for k, t in received.items() if int(k) in images}
+    scores, errors = [], []
     for i in sorted(int(k) for k in sent):
         if i >= len(crops):
             break
         due = sent[str(i)] + BUDGET_S
-        while j < len(shown) and shown[j][0] <= due:
-            current, j = shown[j][1], j + 1
-        if current is None:
+        ready = [k for k, t in arrived.items() if k <= i and t <= due]
+        if not ready:
             continue
+        current = max(ready)
         truth, seen = crops[i][:-BAND], images[current][:-BAND]
         scores.append(psnr(truth, seen))
         box, got_box = (judge.box(truth), judge.box(seen)) if judge else (None, None)
