@@ -15,10 +15,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from codec.prior.flame import JOINTS, FlameModel
-from codec.prior.params import FaceParams
+from codec.prior.params import FLIP, FaceParams
 from codec.prior.rotation import rodrigues
 
 EYES = (JOINTS.index("left_eye"), JOINTS.index("right_eye"))
+_STEP = 1e-4  # radians, the finite-difference step
 
 
 def iris_vertices(model: FlameModel) -> list[np.ndarray]:
@@ -45,6 +46,11 @@ class GazeFitter:
         self.available = (len(ids) == len(model.v_template) and len(ids) >= 478
                           and all(len(i) >= 3 for i in self.irises))
         self.last = np.zeros(4)  # left pitch, left yaw, right pitch, right yaw
+        regressor = model.J_regressor[list(EYES)]
+        joint_vertices = np.flatnonzero(np.abs(regressor).sum(0))
+        self._used = np.union1d(joint_vertices, np.concatenate(self.irises))
+        self._regressor = regressor[:, self._used]
+        self._iris_at = [np.searchsorted(self._used, i) for i in self.irises]
 
     def reset(self) -> None:
         self.last = np.zeros(4)
@@ -53,22 +59,20 @@ class GazeFitter:
         """`params` with both eye joints set from the landmarks' iris points."""
         if not self.available:
             return params
-        shaped = self.model.shaped(params.beta, params.psi)
-        centres = self.model.J_regressor[list(EYES)] @ shaped
-        points = [shaped[i] - c for i, c in zip(self.irises, centres, strict=True)]
+        centres, points = self._eyes(params)
         target = np.concatenate([landmarks[i, :2] for i in self.irises]).reshape(-1)
+        view = params.scale * (FLIP @ params.rotation)  # model -> crop, as params.to_crop
         x = self.last.copy()
         c = self.config
         prior = np.diag([c.size_weight] * 4)
         verge = np.array([[1.0, 0, -1, 0], [0, 1, 0, -1]])
         prior += c.vergence_weight * verge.T @ verge
+        nudges = np.vstack([np.zeros(4), np.eye(4) * _STEP])
         for _ in range(c.iterations):
-            r = self._project(params, centres, points, x) - target
-            J = np.empty((len(r), 4))
-            for k in range(4):
-                d = np.zeros(4)
-                d[k] = 1e-4
-                J[:, k] = (self._project(params, centres, points, x + d) - target - r) / 1e-4
+            # x and its four nudged copies projected at once (finite-difference Jacobian)
+            proj = self._project(view, params.trans, centres, points, x + nudges)
+            r = proj[0] - target
+            J = (proj[1:] - proj[0]).T / _STEP
             H = J.T @ J + prior
             x = x - np.linalg.solve(H, J.T @ r + prior @ x)
             x = np.clip(x, *self._limits())
@@ -78,14 +82,28 @@ class GazeFitter:
         pose[EYES[1]] = [x[2], x[3], 0.0]
         return replace(params, pose=pose)
 
+    def _eyes(self, params: FaceParams) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Both eye joints' centres and their iris points about them, unposed: only the
+        vertices they need are shaped (the whole mesh cost more than the fit)."""
+        used = self._used
+        v = self.model.v_template[used].copy()
+        for basis, coef in ((self.model.shapedirs, params.beta), (self.model.exprdirs, params.psi)):
+            if len(coef):
+                v += basis[used, :, : len(coef)] @ np.asarray(coef, dtype=np.float64)
+        centres = self._regressor @ v
+        return centres, [v[i] - c for i, c in zip(self._iris_at, centres, strict=True)]
+
     def _limits(self) -> tuple[np.ndarray, np.ndarray]:
         hi = np.array([self.config.max_pitch, self.config.max_yaw] * 2)
         return -hi, hi
 
-    def _project(self, params, centres, points, x) -> np.ndarray:
-        """Image-plane iris points (both eyes, flattened) for eye angles x."""
+    @staticmethod
+    def _project(view, trans, centres, points, angles: np.ndarray) -> np.ndarray:
+        """Image-plane iris points (both eyes, flattened) for each row of eye angles (A, 4)."""
         out = []
         for e, (c, p) in enumerate(zip(centres, points, strict=True)):
-            R = rodrigues(np.array([x[2 * e], x[2 * e + 1], 0.0]))
-            out.append(params.to_crop(c + p @ R.T)[:, :2])
-        return np.concatenate(out).reshape(-1)
+            aa = np.zeros((len(angles), 3))
+            aa[:, :2] = angles[:, 2 * e : 2 * e + 2]
+            turned = np.einsum("aij,nj->ani", rodrigues(aa), p) + c
+            out.append((turned @ view.T + trans)[..., :2].reshape(len(angles), -1))
+        return np.concatenate(out, axis=1)
