@@ -52,6 +52,7 @@ class FlowConfig:
     preset: str = "medium"  # DIS preset: "ultrafast", "fast" or "medium"
     closing: float = 0.8  # an eye open under this fraction of the reference's keeps its points
     scale: float = 1.0  # the flow runs on the crop resized by this (0.5: a quarter of the work)
+    margin_px: float | None = 24.0  # flow only inside the landmarks' box grown by this; None: all
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -90,7 +91,7 @@ class ReferenceFlow:
         """`landmarks` (L, 2 or 3) in crop pixels, moved where the flow is trusted."""
         if self._reference is None:  # none yet, or the flow is off (weight 0)
             return landmarks
-        moved, trust = self.track(crop)
+        moved, trust = self.track(crop, landmarks)
         gap = np.linalg.norm(moved - landmarks[:, :2], axis=1)
         if np.median(gap) > self.config.max_disagreement_px:
             return landmarks
@@ -102,23 +103,43 @@ class ReferenceFlow:
         out[:, :2] = (1.0 - w) * out[:, :2] + w * moved
         return out
 
-    def track(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def track(
+        self, crop: np.ndarray, landmarks: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The reference landmarks moved by the flow into `crop`, and each one's trust in
-        [0, 1] from the forward-backward check (lips and irises: 0)."""
+        [0, 1] from the forward-backward check (lips and irises: 0). With `landmarks` (this
+        crop's), the flow is measured only around the face, where both sets of points lie."""
         assert self._reference is not None
         ref_gray, ref_points = self._reference
         gray, k = _gray(crop, self.config.scale), self.config.scale
+        points = ref_points if landmarks is None else np.vstack([ref_points, landmarks[:, :2]])
+        rows, cols = self._window(_scaled(points, k), gray.shape)
+        ref_gray, gray = (np.ascontiguousarray(g[rows, cols]) for g in (ref_gray, gray))
+        origin = np.array([cols.start, rows.start], np.float64)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, "flow-check")
         later = self._pool.submit(self._backward.calc, gray, ref_gray, None)
         forward = self._forward.calc(ref_gray, gray, None)
         backward = later.result()
-        moved = ref_points + _sample(forward, _scaled(ref_points, k)) / k
-        back = moved + _sample(backward, _scaled(moved, k)) / k
+        moved = ref_points + _sample(forward, _scaled(ref_points, k) - origin) / k
+        back = moved + _sample(backward, _scaled(moved, k) - origin) / k
         miss = np.linalg.norm(back - ref_points, axis=1)
         trust = np.exp(-((miss / self.config.consistency_px) ** 2))
         trust[self.kept[self.kept < len(trust)]] = 0.0
         return moved, trust
+
+    def _window(self, points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
+        """Rows and columns of the (scaled) crop the flow is measured in: the points' box grown
+        by the margin (the pixels outside move nothing the receiver is told about)."""
+        h, w = shape[:2]
+        if self.config.margin_px is None:
+            return slice(0, h), slice(0, w)
+        m = self.config.margin_px * self.config.scale
+        lo = np.floor(points.min(axis=0) - m).astype(int)
+        hi = np.ceil(points.max(axis=0) + m).astype(int) + 1
+        x0, y0 = max(0, min(lo[0], w - 16)), max(0, min(lo[1], h - 16))
+        x1, y1 = min(w, max(hi[0], x0 + 16)), min(h, max(hi[1], y0 + 16))
+        return slice(y0, y1), slice(x0, x1)
 
     def close(self) -> None:
         """Ends the helper thread (after any flow in flight); the object stays usable."""
