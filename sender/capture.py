@@ -5,7 +5,9 @@ Each yields RGB uint8 frames and knows its frame rate; pacing is the sender's jo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -20,29 +22,70 @@ class CaptureError(Exception):
 class FrameSource(Protocol):
     name: str
     fps: float
+    skipped: int  # frames the source had and the sender never took (a camera's, when late)
 
     def frames(self) -> Iterator[np.ndarray]:
         """RGB uint8 frames until the source ends (a camera never does)."""
 
 
 class CameraSource:
-    def __init__(self, index: int = 0):
-        self.cap = cv2.VideoCapture(index)
+    """A webcam read on its own thread that keeps only the newest picture.
+
+    OpenCV queues up to four frames in the driver: a sender that fell behind would landmark
+    and send pictures 160 ms old at 25 fps. Here it always takes the newest one, and the frames
+    it never took are counted (`skipped`), dropped before they cost anything."""
+
+    def __init__(self, index: int = 0, capture=None):
+        self.cap = capture if capture is not None else cv2.VideoCapture(index)
         if not self.cap.isOpened():
             raise CaptureError(f"camera {index} is not available; try --video FILE")
         fps = self.cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if 1 <= fps <= 120 else 30.0
         self.name = f"camera {index}"
+        self.skipped = 0
+        self._new = threading.Condition()
+        self._latest: tuple[int, np.ndarray] | None = None
+        self._reading = False
 
     def frames(self) -> Iterator[np.ndarray]:
+        self._reading = True
+        reader = threading.Thread(target=self._read, name="camera", daemon=True)
+        reader.start()
+        taken = 0
         try:
             while True:
-                ok, bgr = self.cap.read()
-                if not ok:
-                    return
+                with self._new:
+                    self._new.wait_for(partial(self._ready, taken))
+                    if not self._newer_than(taken):
+                        return
+                    assert self._latest is not None
+                    seq, bgr = self._latest
+                self.skipped += seq - taken - 1
+                taken = seq
                 yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         finally:
+            with self._new:
+                self._reading = False
+            reader.join(timeout=2.0)
             self.cap.release()
+
+    def _ready(self, taken: int) -> bool:
+        return not self._reading or self._newer_than(taken)
+
+    def _newer_than(self, seq: int) -> bool:
+        return self._latest is not None and self._latest[0] > seq
+
+    def _read(self) -> None:
+        seq = 0
+        while self._reading:
+            ok, bgr = self.cap.read()
+            with self._new:
+                if ok:
+                    seq += 1
+                    self._latest = (seq, bgr)
+                else:
+                    self._reading = False
+                self._new.notify_all()
 
 
 class FileSource:
@@ -55,6 +98,7 @@ class FileSource:
         except (VideoError, StopIteration) as exc:
             raise CaptureError(str(exc) or f"{path}: no frames") from None
         self.path, self.loop, self.name = Path(path), loop, str(path)
+        self.skipped = 0  # a file waits for the sender: nothing is skipped
         self._read = read_frames
 
     def frames(self) -> Iterator[np.ndarray]:
@@ -73,6 +117,7 @@ class SyntheticSource:
         self.head = TalkingHead(model, SyntheticConfig(fps=fps, seed=seed))
         self.phase = np.random.default_rng(seed).uniform(0, 2 * np.pi, 6)
         self.fps, self.name = fps, "synthetic talking head"
+        self.skipped = 0
 
     def frames(self) -> Iterator[np.ndarray]:
         i = 0

@@ -151,6 +151,7 @@ class ReplaySource:
         self.recording, self.loop = recording, loop
         self.fps = recording.hello.fps
         self.name = f"replay of {name}"
+        self.skipped = 0
 
     def frames(self) -> Iterator[int]:
         n = len(self.recording.frames)

@@ -66,7 +66,7 @@ class Sender:
                 await signal_task
             await self.client.close()
             self.pool.shutdown(wait=False)
-        return self.stats.summary()
+        return {**self.stats.summary(), "frames_skipped_at_capture": self.source.skipped}
 
     def stop(self) -> None:
         self._stop.set()
