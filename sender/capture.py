@@ -5,6 +5,7 @@ Each yields RGB uint8 frames and knows its frame rate; pacing is the sender's jo
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -109,21 +110,46 @@ class FileSource:
 
 
 class SyntheticSource:
-    """The built-in synthetic talking head, rendered live (no camera, no file needed)."""
+    """The built-in synthetic talking head (no camera, no file needed).
 
-    def __init__(self, model, fps: float = 25.0, seed: int = 0):
+    It stands in for a camera, which costs a sender next to nothing per frame; drawing the
+    head costs 8-14 ms on a laptop core, work a real call would never do. So each of the
+    `cycle` frames is drawn once (`prerender()` draws them all before a call) and the cycle
+    is played forward, then backward, so the loop has no jump."""
+
+    def __init__(self, model, fps: float = 25.0, seed: int = 0, cycle: int = 150):
         from codec.synthetic import SyntheticConfig, TalkingHead
 
+        if cycle < 2:
+            raise ValueError(f"the synthetic head's cycle needs 2 frames or more, got {cycle}")
         self.head = TalkingHead(model, SyntheticConfig(fps=fps, seed=seed))
         self.phase = np.random.default_rng(seed).uniform(0, 2 * np.pi, 6)
         self.fps, self.name = fps, "synthetic talking head"
+        self.cycle = cycle
         self.skipped = 0
+        self._drawn: list[np.ndarray] = []
 
     def frames(self) -> Iterator[np.ndarray]:
-        i = 0
-        while True:
-            yield self.head.render(self.head.params_at(i / self.fps, self.phase))
-            i += 1
+        for i in itertools.count():
+            yield self._frame(_back_and_forth(i, self.cycle))
+
+    def prerender(self) -> None:
+        """Draw the whole cycle now, so the call later costs no drawing."""
+        while len(self._drawn) < self.cycle:
+            self._frame(len(self._drawn))
+
+    def _frame(self, k: int) -> np.ndarray:
+        if k == len(self._drawn):  # frames are first asked for in order
+            frame = self.head.render(self.head.params_at(k / self.fps, self.phase))
+            frame.flags.writeable = False  # shared by every pass of the cycle
+            self._drawn.append(frame)
+        return self._drawn[k]
+
+
+def _back_and_forth(i: int, n: int) -> int:
+    """0, 1, ..., n-1, n-2, ..., 1, 0, 1, ...: a loop of n frames with no jump."""
+    k = i % (2 * n - 2)
+    return k if k < n else 2 * n - 2 - k
 
 
 def camera_present(index: int = 0) -> bool:

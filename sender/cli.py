@@ -74,7 +74,11 @@ def open_source(args, model, camera_or_synthetic: bool = False):
         return FileSource(args.video, loop=args.loop)
     if args.synthetic or (args.camera is None and camera_or_synthetic
                           and not camera_present(0)):
-        return SyntheticSource(model)
+        source = SyntheticSource(model)
+        print(f"drawing the synthetic head once: {source.cycle} frames, played back and forth",
+              file=sys.stderr)
+        source.prerender()
+        return source
     return CameraSource(args.camera or 0)
 
 

@@ -32,6 +32,12 @@ class SenderConfig:
     # (0..100; None: unchanged): a refresh crawls over a slow path behind the motion, and a
     # smaller picture is shown sooner. Back to the encoder's quality with the bundling.
     slow_picture_quality: int | None = 30
+    # Landmark looks by load (sender/looks.py): while the median encode time over the last
+    # `load_window` frames is over `busy_share` of the frame period, the second look is
+    # skipped; it comes back once one look stays under `idle_share`. None: never adapt.
+    busy_share: float | None = 0.6
+    idle_share: float = 0.35
+    load_window: int = 25
     loss_seed: int = 0
     stats_every_s: float = 1.0
     max_frames: int | None = None  # stop after this many frames (demo, tests)

@@ -23,6 +23,7 @@ from sender.bundling import Bundling
 from sender.capture import FrameSource
 from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
+from sender.looks import Looks
 from sender.stats import SenderStats
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 from signaling.peer.client import SignalingClient, SignalingError
@@ -46,6 +47,7 @@ class Sender:
         self.links: dict[str, ReceiverLink] = {}
         self.stats = SenderStats()
         self.bundling = Bundling(config)
+        self.looks: Looks | None = None  # per stream: its encoder's landmark looks by load
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="encode")
         self.encoder: Encoder | None = None
         self.stream_packets: list[bytes] = []  # Hello + Clock of the running stream
@@ -150,6 +152,7 @@ class Sender:
             if encoder is not self.encoder:  # the last receiver left while this was encoded
                 continue
             self._route(enc)
+            self._follow_load(encoder, enc.encode_ms)
             if self.on_frame is not None:
                 self.on_frame(enc)
             if self.config.max_frames and self.stats.frames >= self.config.max_frames:
@@ -173,6 +176,8 @@ class Sender:
             self.pool, self.encoders or (lambda: Encoder(
                 self.model, self.config.encoder, self.source.fps, confirm_references=True)))
         self._follow_picture_quality()
+        track = getattr(self.encoder, "track", None)  # a replayed stream has no landmarks
+        self.looks = None if track is None else Looks(self.config, self.source.fps, track.looks)
         self.clock_ms = time.time() * 1000
         self._next_due = time.time()
         hello = self.encoder.start()
@@ -180,6 +185,15 @@ class Sender:
         for link in self.links.values():
             link.primed = False
         return self.encoder
+
+    def _follow_load(self, encoder: Encoder, encode_ms: float) -> None:
+        """One landmark look or two, as the encode time allows (sender/looks.py)."""
+        if self.looks is None or (looks := self.looks.update(encode_ms)) is None:
+            return
+        encoder.track.looks = looks
+        self.stats.looks_changes += 1
+        state = "busy: one landmark look" if looks == 1 else "time to spare: two landmark looks"
+        self.say(f"encoding takes {self.looks.share:.0%} of the frame time; {state} per frame")
 
     async def _pace(self, period: float) -> None:
         """Wait for this frame's slot at the source rate; a sender running late skips ahead."""

@@ -15,6 +15,7 @@ class SenderStats:
     motion_frames: int = 0  # frames with a face (a Motion packet)
     encode_errors: int = 0  # frames skipped because encoding raised
     bundling_changes: int = 0  # switches of frames per message (sender/bundling.py)
+    looks_changes: int = 0  # switches between one and two landmark looks (sender/looks.py)
     dropped: int = 0  # motion messages dropped before leaving: simulated loss, full send buffer
     payload_bytes: int = 0  # motion packet bytes
     wire_bytes: int = 0  # the same with each message's transport overhead (one receiver)
@@ -45,6 +46,7 @@ class SenderStats:
             "frames_captured": self.frames,
             "messages_dropped_at_sender": self.dropped,
             "bundling_changes": self.bundling_changes,
+            "landmark_looks_changes": self.looks_changes,
             "encode_errors": self.encode_errors,
             "payload_bytes_per_frame": round(self.payload_bytes / n, 2),
             "wire_bytes_per_frame": round(self.wire_bytes / n, 2),

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from sender.capture import CameraSource, CaptureError
+from codec.prior.flame_io import load_prior
+from sender.capture import CameraSource, CaptureError, SyntheticSource
 
 
 class FakeCamera:
@@ -74,3 +75,17 @@ def test_a_late_sender_gets_the_newest_frame_and_the_rest_are_counted():
 def test_a_camera_that_is_not_there_is_a_clear_error():
     with pytest.raises(CaptureError, match="camera 3 is not available"):
         CameraSource(3, capture=FakeCamera(opened=False))
+
+
+def test_the_synthetic_head_is_drawn_once_and_loops_back_and_forth():
+    model = load_prior(None)
+    source = SyntheticSource(model, cycle=4)
+    frames = source.frames()
+    first = [next(frames) for _ in range(4)]
+    assert len(source._drawn) == 4
+    again = [next(frames) for _ in range(6)]  # 2, 1, 0, 1, 2, 3: no jump at either end
+    assert all(a is first[i] for a, i in zip(again, (2, 1, 0, 1, 2, 3), strict=True))
+    assert not first[0].flags.writeable  # shared by every pass
+    fresh = SyntheticSource(model, cycle=3)
+    fresh.prerender()
+    assert len(fresh._drawn) == 3

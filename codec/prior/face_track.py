@@ -40,6 +40,17 @@ class FaceTrack:
         self._in_crop = LandmarkDetector(tracking=True)
         self._full = LandmarkDetector(tracking=False)  # single pictures: keeps no state
         self._pool = ThreadPoolExecutor(1, "second-look") if second_look else None
+        self._second = second_look
+
+    @property
+    def looks(self) -> int:
+        """Looks per crop now: 2, or 1 while a busy sender skips the second (never more than
+        it was built with)."""
+        return 2 if self._second else 1
+
+    @looks.setter
+    def looks(self, n: int) -> None:
+        self._second = n == 2 and self._pool is not None
 
     def __call__(self, frame: np.ndarray) -> TrackedFace | None:
         size = self.config.size
@@ -59,7 +70,7 @@ class FaceTrack:
         return TrackedFace(box.cut(frame, size), landmarks, box)
 
     def _look(self, crop: np.ndarray) -> np.ndarray | None:
-        if self._pool is None:
+        if self._pool is None or not self._second:
             return self._in_crop(crop)
         second = self._pool.submit(self._full, crop)
         tracked = self._in_crop(crop)
