@@ -94,6 +94,8 @@ def run_condition(spec: dict, frames: int, folder: Path, timeout: float = 240,
     out |= viewing(sent["sent"], got["received"], got.get("first_frame_s",
                                                             got.get("summary", {}).get(
                                                                 "first_frame_s")))
+    if not anchor:  # where the seconds to the first picture went, from the offer on
+        out["join_steps_s"] = got.get("summary", {}).get("join_steps_s")
     out["wire_kbps_up"] = round((after[0] - before[0]) * 8 / 1000 / seconds, 2)
     out["wire_kbps_down"] = round((after[1] - before[1]) * 8 / 1000 / seconds, 2)
     return out

@@ -38,8 +38,14 @@ class Inbox:
         if not isinstance(message, bytes) or len(self.control) >= self.config.max_queued_control:
             self.stats.bad_packets += 1
             return
-        if packet_type_or_none(message) == PacketType.REFERENCE:
+        kind = packet_type_or_none(message)
+        if kind == PacketType.REFERENCE:
             self.stats.reference_bytes += len(message)
+            self.stats.mark("reference")
+        elif kind == PacketType.HELLO:
+            self.stats.mark("hello")
+        elif kind == PacketType.MOTION:  # sent before the motion channel opened
+            self.stats.message(len(message), 1)
         self.control.append(message)
         self.arrived.set()
 
@@ -92,8 +98,19 @@ class RtcSenderLink:
         self.peer_id, self.inbox = peer_id, inbox
         self.pc = peer_connection(ice_servers)
         self.pc.on("datachannel", self._channel)
+        self.pc.on("iceconnectionstatechange", self._ice_changed)
+        self.pc.on("connectionstatechange", self._changed)
+
+    def _ice_changed(self) -> None:
+        if self.pc.iceConnectionState == "completed":
+            self.inbox.stats.mark("ice")
+
+    def _changed(self) -> None:
+        if self.pc.connectionState == "connected":  # ICE and DTLS both done
+            self.inbox.stats.mark("dtls")
 
     async def answer(self, offer_sdp: str) -> str:
+        self.inbox.stats.mark("offer")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
@@ -105,6 +122,7 @@ class RtcSenderLink:
                 await callback()
 
     def _channel(self, channel) -> None:
+        self.inbox.stats.mark(f"{channel.label} channel")
         if channel.label == "control":
             channel.on("message", self.inbox.on_control)
         elif channel.label == "motion":

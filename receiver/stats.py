@@ -24,6 +24,10 @@ class ReceiverStats:
     render_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     first_render: float | None = None
     last_render: float | None = None
+    # When each step of joining a call first happened (monotonic s): the offer, ICE, DTLS,
+    # the data channels, the Hello, the first Reference, the first frame. Where the seconds
+    # to a first picture go on a bad link.
+    joined: dict[str, float] = field(default_factory=dict)
     _window: deque = field(default_factory=lambda: deque(maxlen=600))  # (t, packets, payload, wire)
 
     def message(self, payload: int, packets: int) -> None:
@@ -33,9 +37,23 @@ class ReceiverStats:
         self.wire_bytes += payload + TRANSPORT_OVERHEAD
         self._window.append((time.monotonic(), packets, payload, payload + TRANSPORT_OVERHEAD))
 
+    def mark(self, step: str) -> None:
+        """Note the first time `step` of joining happened; later ones change nothing."""
+        self.joined.setdefault(step, time.monotonic())
+
+    def join_steps_s(self) -> dict[str, float]:
+        """Each step of joining, in seconds after the offer arrived (in the order they came)."""
+        start = self.joined.get("offer")
+        if start is None:
+            return {}
+        steps = sorted(self.joined.items(), key=lambda kv: kv[1])
+        return {name: round(t - start, 3) for name, t in steps}
+
     def rendered(self, render_ms: float, latency_ms: float | None) -> None:
         now = time.monotonic()
         self.frames_rendered += 1
+        if self.first_render is None:
+            self.mark("first frame")
         self.first_render = self.first_render or now
         self.last_render = now
         self.render_ms.append(render_ms)
@@ -69,6 +87,7 @@ class ReceiverStats:
             "latency_ms_p95": _quantile(self.latency_ms, 0.95),
             "render_ms_p50": _median(self.render_ms),
             "receiver_fps": round((self.frames_rendered - 1) / span, 2) if span > 0 else None,
+            "join_steps_s": self.join_steps_s(),
         }
 
 

@@ -3,7 +3,10 @@
 `ReceiverLink` is what `Sender` needs of a link; `RtcReceiverLink` is the real one: a peer
 connection with a `control` and a `motion` channel. `control` is reliable and ordered
 (Hello, Clock, Reference, Bye: a lost one would break the stream); `motion` is unordered
-with no retransmits (a late Motion is worthless, the next one replaces it). aiortc gathers
+with no retransmits (a late Motion is worthless, the next one replaces it). The stream starts
+once `control` is open: until `motion` is open too, Motion rides on `control` (on a lossy
+path a channel's opening message can be lost and wait a second for its retransmission, and
+the first picture need not wait for it). aiortc gathers
 every ICE candidate before the offer is returned, so one offer message carries them all.
 """
 
@@ -100,7 +103,7 @@ class RtcReceiverLink:
 
     @property
     def open(self) -> bool:
-        return self.control.readyState == "open" and self.motion.readyState == "open"
+        return self.control.readyState == "open"
 
     @property
     def failed(self) -> bool:
@@ -138,9 +141,14 @@ class RtcReceiverLink:
         queueing more would only make every later frame later)."""
         if self.loss and self.rng.random() < self.loss:
             return False
-        if self.motion.bufferedAmount > self.max_buffered:
+        channel = self.motion if self.motion.readyState == "open" else self.control
+        if channel.bufferedAmount > self.max_buffered:
             return False
-        self.motion.send(pack_bundle(packets))
+        if channel is self.motion:
+            channel.send(pack_bundle(packets))
+        else:  # a Motion waits for nothing on `control` but the Reference before it
+            for p in packets:
+                channel.send(p)
         self.messages += 1
         return True
 

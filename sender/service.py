@@ -54,15 +54,18 @@ class Sender:
         self.pending: list[bytes] = []
         self._stop = asyncio.Event()
         self._changed = asyncio.Event()  # a link opened or drained, or stop() was called
+        self._spare: asyncio.Future[Encoder] | None = None  # the next stream's, being built
 
     async def run(self) -> dict:
         """Send until the source ends, `max_frames` is reached or `stop()` is called."""
         await self.client.connect()
+        self._prepare_encoder()
         signal_task = asyncio.create_task(self.client.stay_joined(self._follow, self.say))
         try:
             await self._capture_loop()
         finally:
             await self._end("sender stopped")
+            self._discard_spare()
             signal_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, SignalingError):
                 await signal_task
@@ -123,6 +126,7 @@ class Sender:
                 with contextlib.suppress(RuntimeError):  # the sender is shutting down
                     self.pool.submit(self.encoder.close)
             self.encoder, self.pending = None, []
+            self._prepare_encoder()
         self.say(f"receiver {peer}: {why}; {left} connected" + ("" if left else
                  ", waiting for a receiver"))
 
@@ -169,12 +173,33 @@ class Sender:
             await self._changed.wait()
         return True
 
+    def _make_encoder(self) -> Encoder:
+        if self.encoders is not None:
+            return self.encoders()
+        return Encoder(self.model, self.config.encoder, self.source.fps, confirm_references=True)
+
+    def _prepare_encoder(self) -> None:
+        """Build the next stream's Encoder now, on the encode thread, while no receiver is
+        connected: it opens four onnxruntime sessions (0.3-0.5 s here), which otherwise stood
+        between a receiver's channels opening and its first picture."""
+        if self._spare is None and not self._stop.is_set():
+            with contextlib.suppress(RuntimeError):  # the pool is shut: the sender is ending
+                self._spare = asyncio.get_running_loop().run_in_executor(
+                    self.pool, self._make_encoder)
+
+    def _discard_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.done() and spare.exception() is None:
+            with contextlib.suppress(RuntimeError):
+                self.pool.submit(spare.result().close)
+
     async def _new_stream(self) -> Encoder:
-        """A new stream's Encoder, built on the encode thread (it opens four onnxruntime
-        sessions: a quarter of a second the event loop would otherwise stand still)."""
-        self.encoder = await asyncio.get_running_loop().run_in_executor(
-            self.pool, self.encoders or (lambda: Encoder(
-                self.model, self.config.encoder, self.source.fps, confirm_references=True)))
+        """A new stream's Encoder: the one prepared while waiting, else built now (on the
+        encode thread, never on the event loop)."""
+        spare, self._spare = self._spare, None
+        if spare is None:
+            spare = asyncio.get_running_loop().run_in_executor(self.pool, self._make_encoder)
+        self.encoder = await spare
         self._follow_picture_quality()
         track = getattr(self.encoder, "track", None)  # a replayed stream has no landmarks
         self.looks = None if track is None else Looks(self.config, self.source.fps, track.looks)
