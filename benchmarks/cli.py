@@ -10,6 +10,7 @@ SUBCOMMANDS = {
     "speed": ("benchmarks.speed", "sender and receiver milliseconds per frame"),
     "generator": ("benchmarks.generator_speed", "neural generator ms/frame and memory per config"),
     "sheet": ("benchmarks.contact_sheet", "hardest validation frames: original | mesh | neural"),
+    "busy": ("benchmarks.busy", "the demo beside busy processes: frames and latency"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
     "host": ("benchmarks.host", "calls one `facecodec host` holds: N replayed calls, rising"),
     "network": ("benchmarks.network", "the call over namespaced networks: loss, caps, delay, NAT"),
