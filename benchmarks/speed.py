@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--checkpoint", default=None, help="also time the neural renderer")
     p.add_argument("--no-live", action="store_true", help="skip the loopback call")
+    p.add_argument("--landmark-looks", type=int, choices=(1, 2), default=2,
+                   help="looks per crop (1: what a busy sender does; default: 2)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)  # fmt: skip
     import cv2
 
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_prior(None)
     hello = stream_hello(model, EncoderConfig(), 25.0)
     codec = MotionCodec(model, hello)
-    track, fitter, renderer = FaceTrack(), FaceFitter(model), MeshWarpRenderer(model)
+    track = FaceTrack(second_look=args.landmark_looks == 2)
+    fitter, renderer = FaceFitter(model), MeshWarpRenderer(model)
     flow = ReferenceFlow()
     bank = BankPlanner(EncoderConfig().bank, 25.0)
     t = {k: [] for k in ("landmarks", "flow", "fit", "bank", "encode", "decode",
