@@ -12,7 +12,8 @@ class ReceiverConfig:
     # A Motion that has waited this long for the render worker (a busy laptop) is dropped
     # before it is decoded when a newer one waits (counted as stale): the picture stays
     # current. A bundle's frames arrive together and wait a render time each, well under it.
-    # With both cores busy, 60 ms held latency p95 at 121-151 ms where 100 ms let it reach
-    # 162-192, for about as many frames shown (`facecodec bench busy`, README).
-    max_wait_s: float = 0.06
+    # 60 ms was tried: with both cores busy it held latency p95 at 121-151 ms where 100 ms let
+    # it reach 162-192, but an idle receiver writing its --out file then dropped a fifth of
+    # the frames of a dev clip (tests/test_live.py).
+    max_wait_s: float = 0.1
     max_queued_control: int = 64

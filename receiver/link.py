@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 from aiortc import RTCSessionDescription
@@ -21,7 +22,7 @@ from aiortc import RTCSessionDescription
 from bitstream import BitstreamError, PacketType, packet_type, unpack_bundle
 from receiver.config import ReceiverConfig
 from receiver.stats import ReceiverStats
-from signaling.peer.rtc import peer_connection
+from signaling.peer.rtc import call_channels, peer_connection
 
 
 class Inbox:
@@ -44,8 +45,6 @@ class Inbox:
             self.stats.mark("reference")
         elif kind == PacketType.HELLO:
             self.stats.mark("hello")
-        elif kind == PacketType.MOTION:  # sent before the motion channel opened
-            self.stats.message(len(message), 1)
         self.control.append(message)
         self.arrived.set()
 
@@ -97,7 +96,6 @@ class RtcSenderLink:
     def __init__(self, peer_id: str, inbox: Inbox, ice_servers: tuple[dict, ...] = ()):
         self.peer_id, self.inbox = peer_id, inbox
         self.pc = peer_connection(ice_servers)
-        self.pc.on("datachannel", self._channel)
         self.pc.on("iceconnectionstatechange", self._ice_changed)
         self.pc.on("connectionstatechange", self._changed)
 
@@ -112,6 +110,10 @@ class RtcSenderLink:
     async def answer(self, offer_sdp: str) -> str:
         self.inbox.stats.mark("offer")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        control, motion = call_channels(self.pc)
+        for channel, take in ((control, self.inbox.on_control), (motion, self.inbox.on_motion)):
+            channel.on("message", take)
+            channel.on("open", partial(self.inbox.stats.mark, f"{channel.label} channel"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
 
@@ -120,13 +122,6 @@ class RtcSenderLink:
         async def changed() -> None:
             if self.pc.connectionState == "failed":
                 await callback()
-
-    def _channel(self, channel) -> None:
-        self.inbox.stats.mark(f"{channel.label} channel")
-        if channel.label == "control":
-            channel.on("message", self.inbox.on_control)
-        elif channel.label == "motion":
-            channel.on("message", self.inbox.on_motion)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -3,11 +3,10 @@
 `ReceiverLink` is what `Sender` needs of a link; `RtcReceiverLink` is the real one: a peer
 connection with a `control` and a `motion` channel. `control` is reliable and ordered
 (Hello, Clock, Reference, Bye: a lost one would break the stream); `motion` is unordered
-with no retransmits (a late Motion is worthless, the next one replaces it). The stream starts
-once `control` is open: until `motion` is open too, Motion rides on `control` (on a lossy
-path a channel's opening message can be lost and wait a second for its retransmission, and
-the first picture need not wait for it). aiortc gathers
-every ICE candidate before the offer is returned, so one offer message carries them all.
+with no retransmits (a late Motion is worthless, the next one replaces it). Both are
+negotiated out of band (`signaling/peer/rtc.py`), so they open together as SCTP comes up.
+aiortc gathers every ICE candidate before the offer is returned, so one offer message
+carries them all.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Protocol
 from aiortc import RTCSessionDescription
 
 from bitstream import pack_bundle
-from signaling.peer.rtc import acknowledged, peer_connection, smoothed_rtt_ms
+from signaling.peer.rtc import acknowledged, call_channels, peer_connection, smoothed_rtt_ms
 
 
 class ReceiverLink(Protocol):
@@ -74,8 +73,7 @@ class RtcReceiverLink:
                  max_buffered: int):
         self.peer_id = peer_id
         self.pc = peer_connection(ice_servers)
-        self.control = self.pc.createDataChannel("control", ordered=True)
-        self.motion = self.pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
+        self.control, self.motion = call_channels(self.pc)
         self.loss, self.rng, self.max_buffered = loss, random.Random(seed), max_buffered
         self.primed = False
         self.was_open = False
@@ -103,7 +101,7 @@ class RtcReceiverLink:
 
     @property
     def open(self) -> bool:
-        return self.control.readyState == "open"
+        return self.control.readyState == "open" and self.motion.readyState == "open"
 
     @property
     def failed(self) -> bool:
@@ -141,14 +139,9 @@ class RtcReceiverLink:
         queueing more would only make every later frame later)."""
         if self.loss and self.rng.random() < self.loss:
             return False
-        channel = self.motion if self.motion.readyState == "open" else self.control
-        if channel.bufferedAmount > self.max_buffered:
+        if self.motion.bufferedAmount > self.max_buffered:
             return False
-        if channel is self.motion:
-            channel.send(pack_bundle(packets))
-        else:  # a Motion waits for nothing on `control` but the Reference before it
-            for p in packets:
-                channel.send(p)
+        self.motion.send(pack_bundle(packets))
         self.messages += 1
         return True
 

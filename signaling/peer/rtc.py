@@ -11,7 +11,7 @@ used as soon as it has been handed to SCTP), and `tests/test_rtc_adapter.py` fai
 
 from __future__ import annotations
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection
 
 from signaling.peer.sctp import use_realtime_timers
 
@@ -20,6 +20,21 @@ def peer_connection(ice_servers: tuple[dict, ...]) -> RTCPeerConnection:
     """A peer connection with these STUN/TURN servers and the realtime SCTP timers."""
     use_realtime_timers()
     return RTCPeerConnection(RTCConfiguration([RTCIceServer(**s) for s in ice_servers]))
+
+
+CONTROL_ID, MOTION_ID = 0, 1  # SCTP stream ids both peers give the call's two channels
+
+
+def call_channels(pc: RTCPeerConnection) -> tuple[RTCDataChannel, RTCDataChannel]:
+    """The call's `control` (reliable, ordered) and `motion` (unordered, no retransmits)
+    channels, negotiated out of band: both peers make them with the same ids, so they open
+    the moment SCTP is up. Opened in band, each waited for an open message and its
+    acknowledgement, and on a lossy path a lost one cost a second's retransmission timer
+    before the first picture could go."""
+    control = pc.createDataChannel("control", ordered=True, negotiated=True, id=CONTROL_ID)
+    motion = pc.createDataChannel("motion", ordered=False, maxRetransmits=0, negotiated=True,
+                                  id=MOTION_ID)  # fmt: skip
+    return control, motion
 
 
 def smoothed_rtt_ms(pc: RTCPeerConnection) -> float | None:
