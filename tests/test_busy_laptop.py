@@ -2,7 +2,7 @@
 sender and receiver in one process) while another process keeps a core of this 2-core
 machine busy, as a browser would.
 
-Here the demo then renders 133-150 of 150 frames at latency p95 94-151 ms; before the
+Here the demo then renders 133-150 of 150 frames at latency p95 48-151 ms; before the
 lighter sender, one landmark look under load, the synthetic head drawn once and the 60 ms
 render queue it rendered 76-92 at p95 254-326 ms (`facecodec bench busy`, README, "On a busy
 laptop"). The floor below sits between the two with room on both sides. With every core
