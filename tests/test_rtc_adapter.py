@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from aiortc.rtcsctptransport import SackChunk
+
 from receiver.config import ReceiverConfig
 from receiver.link import Inbox, RtcSenderLink
 from receiver.stats import ReceiverStats
 from sender.link import RtcReceiverLink
+from signaling.peer.acks import delayable
 from signaling.peer.rtc import acknowledged, readable, smoothed_rtt_ms
 from tests.waiting import until
 
@@ -37,3 +40,43 @@ def test_round_trip_and_delivery_over_a_real_connection():
     rtt, before, arrived = asyncio.run(call())
     assert rtt is not None and 0 < rtt < 5000
     assert not before and arrived  # acknowledged only after it was sent and received
+
+
+def test_the_installed_aiortc_still_has_what_delayed_acks_wrap():
+    assert delayable(), "aiortc changed its SACK handling: update signaling/peer/acks.py"
+
+
+def test_one_sack_for_two_packets_and_none_owed_for_long():
+    """20 motion messages one at a time: about 10 SACKs come back, not 20, and a lone
+    control message is still acknowledged within the delay."""
+
+    async def call() -> tuple[int, int, bool]:
+        tx = RtcReceiverLink("rx", (), 0.0, 0, 160)
+        rx = RtcSenderLink("tx", Inbox(ReceiverConfig(), ReceiverStats()))
+        sacks = 0
+        try:
+            await tx.accept(await rx.answer(await tx.offer()))
+            await until(lambda: tx.open, 30, "the data channels to open")
+            await until(lambda: acknowledged(tx.pc, tx.control), 30, "the channels settled")
+            send = rx.pc.sctp._send_chunk
+
+            async def counted(chunk):
+                nonlocal sacks
+                sacks += isinstance(chunk, SackChunk)
+                await send(chunk)
+
+            rx.pc.sctp._send_chunk = counted
+            got = lambda: rx.inbox.stats.messages + rx.inbox.stats.bad_packets  # noqa: E731
+            for i in range(20):  # the payload is not a Motion: the inbox counts it as bad
+                tx.send_motion([bytes([i])])
+                await until(lambda n=i: got() > n, 10, f"message {i}")
+            motion_sacks = sacks
+            tx.send_control([b"hello"])
+            await until(lambda: acknowledged(tx.pc, tx.control), 5, "the lone message's SACK")
+            return motion_sacks, got(), sacks > motion_sacks
+        finally:
+            await tx.close()
+            await rx.close()
+
+    motion_sacks, arrived, acked_alone = asyncio.run(call())
+    assert arrived == 20 and 9 <= motion_sacks <= 14 and acked_alone  # a slow turn may flush early

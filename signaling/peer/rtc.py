@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection
 
+from signaling.peer.acks import use_delayed_acks
 from signaling.peer.sctp import use_realtime_timers
 
 
 def peer_connection(ice_servers: tuple[dict, ...]) -> RTCPeerConnection:
-    """A peer connection with these STUN/TURN servers and the realtime SCTP timers."""
+    """A peer connection with these STUN/TURN servers, the realtime SCTP timers and delayed
+    SCTP acknowledgements (`acks.py`)."""
     use_realtime_timers()
+    use_delayed_acks()
     return RTCPeerConnection(RTCConfiguration([RTCIceServer(**s) for s in ice_servers]))
 
 
