@@ -22,7 +22,6 @@ class ReceiverStats:
     reference_bytes: int = 0
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
     render_ms: deque = field(default_factory=lambda: deque(maxlen=2000))
-    first_render: float | None = None
     last_render: float | None = None
     # When each step of joining a call first happened (monotonic s): the offer, ICE, DTLS,
     # the data channels, the Hello, the first Reference, the first frame. Where the seconds
@@ -36,6 +35,11 @@ class ReceiverStats:
         self.payload_bytes += payload
         self.wire_bytes += payload + TRANSPORT_OVERHEAD
         self._window.append((time.monotonic(), packets, payload, payload + TRANSPORT_OVERHEAD))
+
+    @property
+    def first_render(self) -> float | None:
+        """When the first frame was rendered (monotonic s), None before."""
+        return self.joined.get("first frame")
 
     def mark(self, step: str) -> None:
         """Note the first time `step` of joining happened; later ones change nothing."""
@@ -52,9 +56,7 @@ class ReceiverStats:
     def rendered(self, render_ms: float, latency_ms: float | None) -> None:
         now = time.monotonic()
         self.frames_rendered += 1
-        if self.first_render is None:
-            self.mark("first frame")
-        self.first_render = self.first_render or now
+        self.mark("first frame")
         self.last_render = now
         self.render_ms.append(render_ms)
         if latency_ms is not None:

@@ -70,8 +70,9 @@ class FaceTrack:
         return TrackedFace(box.cut(frame, size), landmarks, box)
 
     def _look(self, crop: np.ndarray) -> np.ndarray | None:
-        if self._pool is None or not self._second:
+        if not self._second:
             return self._in_crop(crop)
+        assert self._pool is not None  # a second look only with its thread
         second = self._pool.submit(self._full, crop)
         tracked = self._in_crop(crop)
         fresh = second.result()

@@ -74,13 +74,16 @@ class FlameModel:
             h.update(np.ascontiguousarray(a, dtype=np.float32).tobytes())
         return h.hexdigest()[:16]
 
-    def shaped(self, beta: np.ndarray | None = None, psi: np.ndarray | None = None) -> np.ndarray:
-        """Unposed vertices T + Sβ + Eψ (truncated coefficient vectors are zero-padded)."""
-        v = self.v_template.copy()
+    def shaped(self, beta: np.ndarray | None = None, psi: np.ndarray | None = None,
+               vertices: np.ndarray | None = None) -> np.ndarray:
+        """Unposed vertices T + Sβ + Eψ (truncated coefficient vectors are zero-padded); only
+        the `vertices` given (indices), where a caller needs a few of them."""
+        at = slice(None) if vertices is None else vertices
+        v = self.v_template[at].copy()
         if beta is not None and len(beta):
-            v += self.shapedirs[:, :, : len(beta)] @ np.asarray(beta, dtype=np.float64)
+            v += self.shapedirs[at, :, : len(beta)] @ np.asarray(beta, dtype=np.float64)
         if psi is not None and len(psi):
-            v += self.exprdirs[:, :, : len(psi)] @ np.asarray(psi, dtype=np.float64)
+            v += self.exprdirs[at, :, : len(psi)] @ np.asarray(psi, dtype=np.float64)
         return v
 
     def vertices(self, beta=None, psi=None, pose: np.ndarray | None = None) -> np.ndarray:

@@ -85,11 +85,7 @@ class GazeFitter:
     def _eyes(self, params: FaceParams) -> tuple[np.ndarray, list[np.ndarray]]:
         """Both eye joints' centres and their iris points about them, unposed: only the
         vertices they need are shaped (the whole mesh cost more than the fit)."""
-        used = self._used
-        v = self.model.v_template[used].copy()
-        for basis, coef in ((self.model.shapedirs, params.beta), (self.model.exprdirs, params.psi)):
-            if len(coef):
-                v += basis[used, :, : len(coef)] @ np.asarray(coef, dtype=np.float64)
+        v = self.model.shaped(params.beta, params.psi, self._used)
         centres = self._regressor @ v
         return centres, [v[i] - c for i, c in zip(self._iris_at, centres, strict=True)]
 
