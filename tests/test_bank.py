@@ -116,12 +116,14 @@ def test_a_synthetic_head_gets_mouth_and_eye_pictures_shown_in_their_regions(mod
         near = sum(region_mask(lm, r, a.shape[0]) for r in BankRegion) > 0
         assert not (differ & ~near).any(), f"frame {seq} changed outside the mouth and eyes"
         state = face_state(lm)
-        if state.mouth > first.mouth + 0.1:
+        if state.mouth > first.mouth + 0.1 and chosen[seq].get(BankRegion.MOUTH) is not None:
             mouth_gain.append(region_psnr(crops[seq], a, lm[48:68])
                               - region_psnr(crops[seq], b, lm[48:68]))
         if state.eyes < 0.7 * first.eyes and BankRegion.EYES in chosen[seq]:  # held by now
             closing.append(chosen[seq][BankRegion.EYES] is not None
                            and (differ & (region_mask(lm, BankRegion.EYES, 256) > 0.5)).any())
+    # Where the receiver takes the mouth from the mouth picture (its choice, made from the
+    # decoded parameters alone) the open mouth is about 1 dB closer to what the sender saw.
     assert len(mouth_gain) >= 10 and np.mean(mouth_gain) > 0.5
     # MediaPipe misreads the synthetic eye fully shut, so few frames are fitted as closing;
     # on those the eyes come from the eye picture.
