@@ -124,19 +124,19 @@ class MeshWarpRenderer:
         if driving.keypoints is not None and len(driving.keypoints):
             mesh = self._onto_keypoints(mesh, driving.keypoints)
         dst, depth = mesh[:, :2], mesh[:, 2]
-        src_tris, dst_tris, layers = self._triangles(dst, depth)
-        ids = self._rasterize(dst_tris)
-        maps = _backward_map(ids, src_tris, dst_tris, self.size)
+        frame = self._triangles(dst, depth)
+        ids = self._rasterize(frame.tris)
+        maps = _backward_map(ids, self._sources(frame, self.src), frame.tris, self.size)
         out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
         mouth_open = self.src_mouth_open
         if self.bank:
-            mouth_open = self._compose(out, ids, layers, mesh, driving)
+            mouth_open = self._compose(out, ids, frame, mesh, driving)
         if len(self.regions.mouth):
-            self._shade_mouth(out, ids, layers, dst, mouth_open)
+            self._shade_mouth(out, ids, frame.layers, dst, mouth_open)
         return out, np.stack(maps, axis=-1)
 
-    def _compose(self, out, ids, layers, mesh, driving: DrivingState) -> float:
+    def _compose(self, out, ids, tris: _Triangles, mesh, driving: DrivingState) -> float:
         """Each region from its chosen bank picture; returns the mouth opening (px) of the
         picture the mouth now comes from."""
         lm = self.model.landmarks(mesh, "ibug68")[:, :2]
@@ -152,52 +152,54 @@ class MeshWarpRenderer:
             if pick.picture is None:
                 continue
             source = self.bank[pick.picture.slot]
-            self._paste(out, ids, layers, mesh, source, region_mask(lm, region, self.size))
+            self._paste(out, ids, tris, source, region_mask(lm, region, self.size))
             if region == BankRegion.MOUTH:
                 mouth_open = source.mouth_open
         return mouth_open
 
-    def _paste(self, out, ids, layers, mesh, source: _BankSource, mask: np.ndarray) -> None:
+    def _paste(self, out, ids, frame: _Triangles, source: _BankSource, mask: np.ndarray) -> None:
         """Blend the bank picture, warped along its own mesh, into `out` where `mask` says."""
         rows, cols = np.nonzero(mask > 1e-3)
         if not len(rows):
             return
         y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-        src_tris, dst_tris, _ = self._triangles(mesh[:, :2], mesh[:, 2], source.src)
         window = ids[y0:y1, x0:x1]
-        mx, my = _backward_map(window, src_tris, dst_tris, self.size, (x0, y0))
+        mx, my = _backward_map(window, self._sources(frame, source.src), frame.tris, self.size,
+                               (x0, y0))  # fmt: skip
         picture = source.candidate.picture
         assert picture is not None
         sampled = cv2.remap(picture.canvas, mx, my, cv2.INTER_LINEAR)
         valid = cv2.remap(source.valid, mx, my, cv2.INTER_LINEAR)
-        alpha = mask[y0:y1, x0:x1] * valid * (window > layers[1])  # not the background sheet
+        alpha = mask[y0:y1, x0:x1] * valid * (window > frame.layers[1])  # not the sheet
         part = out[y0:y1, x0:x1].astype(np.float32)
         a = alpha[..., None]
         out[y0:y1, x0:x1] = np.rint(part * (1 - a) + sampled * a).astype(np.uint8)
 
-    def _triangles(self, dst: np.ndarray, depth: np.ndarray, src: np.ndarray | None = None):
-        """Source and destination corners of every triangle, and where each layer starts.
-        `src` is the mesh of the picture sampled (default: the reference's)."""
+    def _triangles(self, dst: np.ndarray, depth: np.ndarray) -> _Triangles:
+        """The frame's triangles, back to front: the background sheet, the holes' fans, the
+        skin sorted by depth (far first, so the far side of a turned head is hidden)."""
         c = self.config
-        src = self.src if src is None else src
         sim = _similarity(self.src[self.outline], dst[self.outline])
         ring1, ring2 = np.split(self.rings_src, 2)
         f = self.follow[:, None]
         moved1 = ring1 + f * (_apply(sim, ring1) - ring1)
         moved2 = ring2 + c.outer_follow * f * (_apply(sim, ring2) - ring2)
         dst_sheet = np.concatenate([dst[self.outline], moved1, moved2, self.border])
-        src_parts = [self.src_sheet[self.sheet_tris]]
-        dst_parts = [dst_sheet[self.sheet_tris]]
+        skin = self.skin[np.argsort(-depth[self.skin].mean(1), kind="stable")]
+        parts = [dst_sheet[self.sheet_tris], *(_fan(dst[loop]) for loop in self.holes),
+                 dst[skin]]  # fmt: skip
+        layers = np.cumsum([0] + [len(p) for p in parts])
+        return _Triangles(dst, np.concatenate(parts), layers, skin)
+
+    def _sources(self, frame: _Triangles, src: np.ndarray) -> np.ndarray:
+        """Where each of the frame's triangles lies in a picture whose mesh is `src`: its own
+        mesh for the holes and the skin (the sheet always from the reference's)."""
+        parts = [self.src_sheet[self.sheet_tris]]
         for i, loop in enumerate(self.holes):
             iris = self.irises[i] if i < len(self.irises) else None
-            src_parts.append(_fan(src[loop]) + self._gaze_shift(loop, iris, dst, src))
-            dst_parts.append(_fan(dst[loop]))
-        order = np.argsort(-depth[self.skin].mean(1), kind="stable")  # far first
-        skin = self.skin[order]
-        src_parts.append(src[skin])
-        dst_parts.append(dst[skin])
-        sizes = np.cumsum([0] + [len(p) for p in dst_parts])
-        return np.concatenate(src_parts), np.concatenate(dst_parts), sizes
+            parts.append(_fan(src[loop]) + self._gaze_shift(loop, iris, frame.dst, src))
+        parts.append(src[frame.skin])
+        return np.concatenate(parts)
 
     def _onto_keypoints(self, mesh: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
         """The mesh moved so its K landmarks land on the received keypoints (2D, smooth)."""
@@ -249,6 +251,17 @@ class MeshWarpRenderer:
 
 
 @dataclass(frozen=True)
+class _Triangles:
+    """A frame's triangles in drawing order: its mesh (2D), their corners (T, 3, 2), where
+    each layer starts (sheet, holes, skin), and the skin's triangles in the order drawn."""
+
+    dst: np.ndarray
+    tris: np.ndarray
+    layers: np.ndarray
+    skin: np.ndarray
+
+
+@dataclass(frozen=True)
 class _BankSource:
     """A bank picture ready to sample: its mesh in the picture (2D), where it is valid, and
     how far its mouth is open (px)."""
@@ -288,9 +301,11 @@ def _delaunay(points: np.ndarray, size: int) -> np.ndarray:
 
 def _fan(loop_pts: np.ndarray) -> np.ndarray:
     """Triangles from a loop's centroid to each of its edges: (L, 3, 2)."""
-    centre = loop_pts.mean(0)
-    nxt = np.roll(loop_pts, -1, axis=0)
-    return np.stack([np.broadcast_to(centre, loop_pts.shape), loop_pts, nxt], axis=1)
+    fan = np.empty((len(loop_pts), 3, 2))
+    fan[:, 0] = loop_pts.mean(0)
+    fan[:, 1] = loop_pts
+    fan[:-1, 2], fan[-1, 2] = loop_pts[1:], loop_pts[0]
+    return fan
 
 
 def _opening(loop_pts: np.ndarray) -> float:
@@ -318,7 +333,7 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """2×3 affine (least squares) taking src points onto dst points."""
     a = np.hstack([src, np.ones((len(src), 1))])
-    return np.linalg.lstsq(a, dst, rcond=None)[0].T
+    return np.linalg.solve(a.T @ a, a.T @ dst).T  # normal equations: 3×3, well posed
 
 
 def _irises_for(model: FlameModel, eye_loops: list[np.ndarray]) -> list[np.ndarray | None]:
@@ -354,16 +369,23 @@ def _backward_map(ids, src_tris, dst_tris, size, origin=(0, 0)):
     inv[:, 0, 0], inv[:, 0, 1] = e[:, 1, 1], -e[:, 0, 1]
     inv[:, 1, 0], inv[:, 1, 1] = -e[:, 1, 0], e[:, 0, 0]
     inv /= np.where(ok, det, 1.0)[:, None, None]
-    M = f @ inv  # src = s0 + M (p - d0)
-    A = np.zeros((n + 1, 3, 2), np.float32)
-    A[0] = [[1, 0], [0, 1], [0, 0]]
-    A[1:, :2] = np.where(ok[:, None, None], M.transpose(0, 2, 1), 0)
-    A[1:, 2] = np.where(ok[:, None], s0 - np.einsum("nij,nj->ni", M, d0), 0)
-    per_pixel = A[ids]  # (H, W, 3, 2)
+    M = np.where(ok[:, None, None], f @ inv, 0)  # src = s0 + M (p - d0)
+    t = np.where(ok[:, None], s0 - np.einsum("nij,nj->ni", M, d0), 0)
+    # One row per coefficient (mx = a x + b y + c, my = d x + e y + f), identity for id 0;
+    # six flat gathers cost a third of one gather of (H, W, 3, 2) blocks.
+    table = np.empty((6, n + 1), np.float32)
+    table[:, 0] = [1, 0, 0, 0, 1, 0]
+    table[0, 1:], table[1, 1:], table[2, 1:] = M[:, 0, 0], M[:, 0, 1], t[:, 0]
+    table[3, 1:], table[4, 1:], table[5, 1:] = M[:, 1, 0], M[:, 1, 1], t[:, 1]
+    ax, bx, cx, ay, by, cy = (np.take(row, ids) for row in table)
     (x0, y0), (h, w) = origin, ids.shape
     xs, ys = (g[y0 : y0 + h, x0 : x0 + w] for g in _grid(size))
-    mx = per_pixel[..., 0, 0] * xs + per_pixel[..., 1, 0] * ys + per_pixel[..., 2, 0]
-    my = per_pixel[..., 0, 1] * xs + per_pixel[..., 1, 1] * ys + per_pixel[..., 2, 1]
+    mx = ax * xs
+    mx += bx * ys
+    mx += cx
+    my = ay * xs
+    my += by * ys
+    my += cy
     return mx, my
 
 
