@@ -5,7 +5,9 @@ decoder, references and sinks, so one call's failure or hostile packets stay in 
 What the calls share is the rendering: one pool of worker threads (each call keeps one
 packet in flight, so its frames stay in order) and one renderer's weights. A renderer that
 can render several calls' frames in one pass (the neural one) gets them through a
-`Batcher`; the mesh warp gives each call its own renderer on the shared pool.
+`Batcher`; the mesh warp gives each call its own renderer in one of a few render processes
+(`codec.render.processes`, one per core), since threads of one process take turns on one
+core for its interpreter-bound work.
 
 Limits are stated and enforced here: `max_calls` per host (a call past it is refused with
 `HostFullError`), and per call the receiver's bounded inbox (`ReceiverConfig`). A call that
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from codec.prior.flame import FlameModel
 from codec.render import Renderer
 from codec.render.batching import BatchedRenderer, Batcher, batch_function
+from codec.render.processes import RenderProcesses
 from receiver.config import ReceiverConfig
 from receiver.service import Edit, Receiver
 from receiver.sinks import FrameSink, LatestFrame
@@ -50,6 +53,9 @@ class CallExistsError(ValueError):
 class HostConfig:
     max_calls: int = 16
     workers: int = 0  # render threads shared by the calls; 0: one per core (batching: max_calls)
+    # Render processes for a renderer that does not batch (the mesh warp); None: one per
+    # core; 0: render on the host's own threads.
+    processes: int | None = None
     receiver: ReceiverConfig = field(default_factory=ReceiverConfig)
     batch_window_s: float = 0.004  # how long a batch waits for other calls' frames
 
@@ -58,6 +64,8 @@ class HostConfig:
             raise ValueError(f"max_calls must be 1..1024, got {self.max_calls}")
         if self.workers < 0:
             raise ValueError("workers must be >= 0")
+        if self.processes is not None and not 0 <= self.processes <= 256:
+            raise ValueError(f"render processes must be 0..256, got {self.processes}")
 
 
 @dataclass
@@ -85,7 +93,16 @@ class Host:
         self.template = renderer
         batch = batch_function(renderer)
         self.batcher = Batcher(batch, config.max_calls, config.batch_window_s) if batch else None
-        workers = config.workers or (config.max_calls if self.batcher else os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+        processes = cores if config.processes is None else config.processes
+        self.processes = None
+        if processes and not self.batcher:
+            self.processes = RenderProcesses(renderer.name, model, processes)
+            self.processes.start()
+            self.first = None
+        # Threads wait on render processes: twice as many keep them all busy.
+        threads = 2 * processes if self.processes else cores
+        workers = config.workers or (config.max_calls if self.batcher else threads)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="host-render")
         self.calls: dict[str, Call] = {}
         self.ended: list[dict] = []  # summaries of calls that ended, newest last (bounded)
@@ -127,6 +144,8 @@ class Host:
         await asyncio.gather(*(self.end(room) for room in list(self.calls)),
                              return_exceptions=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.processes is not None:
+            await asyncio.to_thread(self.processes.close)
         return list(self.ended)
 
     # -- figures ------------------------------------------------------------------------------
@@ -137,6 +156,7 @@ class Host:
         return {
             "calls": len(calls), "max_calls": self.config.max_calls,
             "renderer": self.template.name, "workers": self.pool._max_workers,
+            "render_processes": len(self.processes.workers) if self.processes else 0,
             "fps": sum(c["fps"] for c in calls.values()),
             "frames_rendered": sum(c["frames_rendered"] for c in calls.values()),
             "frames_dropped": sum(c["stale_dropped"] for c in calls.values()),
@@ -164,6 +184,8 @@ class Host:
 
     # -- internals ----------------------------------------------------------------------------
     def _renderer(self) -> Renderer:
+        if self.processes is not None:
+            return self.processes.renderer()
         renderer, self.first = self.first or self._another(), None
         return BatchedRenderer(renderer, self.batcher) if self.batcher else renderer
 
@@ -189,6 +211,9 @@ class Host:
             log.warning("[%s] %s", call.room, why)
         call.ended = why
         asyncio.get_running_loop().create_task(call.viewers.close())
+        release = getattr(call.receiver.renderer, "close", None)
+        if release is not None:  # its renderer in a render process
+            asyncio.get_running_loop().run_in_executor(None, release)
         self.ended = [*self.ended[-255:], self._summary(call)]
         self.say(f"[{call.room}] call {why} ({len(self.calls)} left)")
 

@@ -43,6 +43,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0,
                    help="render threads shared by all calls (default: one per core; with a "
                    "batching renderer, one per call)")
+    p.add_argument("--render-processes", type=int, default=None, metavar="N",
+                   help="render processes for the mesh warp (default: one per core; 0: "
+                   "render on the host's own threads, which share one core)")
     p.add_argument("--out-dir", type=Path, default=None,
                    help="write each call's rendered video to DIR/ROOM.mp4")
     add_render_options(p)
@@ -86,7 +89,7 @@ async def run(args: argparse.Namespace) -> dict:
     from signaling.peer.ice import parse_ice_server
 
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
-    config = HostConfig(args.max_calls, args.workers, ReceiverConfig(
+    config = HostConfig(args.max_calls, args.workers, args.render_processes, ReceiverConfig(
         ice_servers=tuple(parse_ice_server(s) for s in args.ice_server)))
     model = load_prior(args.flame)
     renderer = make_renderer(args.renderer, model, args.checkpoint, args.device)
@@ -109,8 +112,9 @@ async def run(args: argparse.Namespace) -> dict:
         for call in args.call:
             room, _, token = call.partition(":")
             await host.add(room, token)
-        say(f"hosting with the {renderer.name} renderer, up to {config.max_calls} calls; "
-            "Ctrl-C ends every call")
+        where = f" in {len(host.processes.workers)} processes" if host.processes else ""
+        say(f"hosting with the {renderer.name} renderer{where}, up to {config.max_calls} "
+            "calls; Ctrl-C ends every call")
         await stop.wait()
         say("ending every call")
     finally:

@@ -1,0 +1,234 @@
+"""Renderers on worker processes, so a host's CPU calls use every core.
+
+A host decodes and renders its calls on threads of one process, and the mesh warp is mostly
+interpreter time (~1,100 triangle fills and array operations per frame): threads take turns
+on one core however many there are. Here each call's renderer lives in one of a few worker
+processes (`RenderProcesses`, one per core by default) and the call holds a proxy
+(`ProcessRenderer`) with the renderer's methods: the picture, its parameters and each
+frame's driving state go down a pipe, the frame comes back. Pipes link this process to
+children it started itself, so they carry pickles; nothing from the network reaches them
+undecoded.
+
+A worker that dies (killed, out of memory) is started again on the next request, and every
+proxy on it sends its reference and bank pictures again before its next frame, so a crash
+costs the calls on that worker the frame in flight, not the call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import threading
+from collections.abc import Callable
+from itertools import count
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from codec.driving import DrivingState
+from codec.prior.flame import FlameModel
+from codec.prior.params import FaceParams
+
+_calls = count()
+
+
+class RenderWorkerError(RuntimeError):
+    """A render worker process failed a request or exited; the message says which."""
+
+
+class _Worker:
+    """One worker process and the pipe to it; requests are one at a time (a lock)."""
+
+    def __init__(self, index: int, start: Callable[[], tuple[mp.process.BaseProcess, Connection]]):
+        self.index, self._start = index, start
+        self.lock = threading.Lock()
+        self.process: mp.process.BaseProcess | None = None
+        self.pipe: Connection | None = None
+        self.generation = 0  # bumped at each (re)start: proxies then resend their pictures
+        self.calls = 0
+
+    def ask(self, message: tuple, caller: ProcessRenderer | None = None):
+        """Send one request and wait for its answer, starting the process if needed; a
+        `caller` whose pictures this process does not hold (it was restarted) sends them
+        first."""
+        with self.lock:
+            if self.process is None or not self.process.is_alive():
+                self._restart()
+            if caller is not None and caller.generation != self.generation:
+                for request in caller.pictures():
+                    self._exchange(request)
+                caller.generation = self.generation
+            return self._exchange(message)
+
+    def _exchange(self, message: tuple):
+        assert self.pipe is not None
+        try:
+            self.pipe.send(message)
+            ok, value = self.pipe.recv()
+        except (EOFError, OSError) as exc:
+            self._discard()
+            raise RenderWorkerError(f"render worker {self.index} exited ({exc})") from None
+        if not ok:
+            raise RenderWorkerError(f"render worker {self.index}: {value}")
+        return value
+
+    def _restart(self) -> None:
+        self._discard()
+        self.process, self.pipe = self._start()
+        self.generation += 1
+
+    def _discard(self) -> None:
+        if self.pipe is not None:
+            self.pipe.close()
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+        if self.process is not None:
+            self.process.join(5)
+        self.process = self.pipe = None
+
+    def close(self) -> None:
+        with self.lock:
+            if self.pipe is not None:
+                with contextlib.suppress(OSError):
+                    self.pipe.send(("quit",))
+            if self.process is not None:
+                self.process.join(5)
+            self._discard()
+
+
+class RenderProcesses:
+    """`processes` worker processes holding renderers made by `make_renderer(name, model)`;
+    `renderer()` gives a new call its proxy on the worker with the fewest calls."""
+
+    def __init__(self, name: str, model: FlameModel, processes: int):
+        if processes < 1:
+            raise ValueError(f"render processes must be >= 1, got {processes}")
+        self.name = name
+        context = mp.get_context("spawn")  # the host runs threads and an event loop
+
+        def start() -> tuple[mp.process.BaseProcess, Connection]:
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs, name, model), daemon=True,
+                                      name="facecodec-render")  # fmt: skip
+            process.start()
+            theirs.close()
+            return process, ours
+
+        self.workers = [_Worker(i, start) for i in range(processes)]
+
+    def start(self) -> None:
+        """Start every worker now (each loads the codec, ~1 s) rather than at a first frame."""
+        for worker in self.workers:
+            worker.ask(("ping",))
+
+    def renderer(self) -> ProcessRenderer:
+        worker = min(self.workers, key=lambda w: w.calls)
+        worker.calls += 1
+        return ProcessRenderer(self.name, worker)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+
+
+class ProcessRenderer:
+    """One call's renderer in a worker process (the `Renderer` protocol, and `set_bank`)."""
+
+    def __init__(self, name: str, worker: _Worker):
+        self.name, self.worker = name, worker
+        self.call = next(_calls)
+        self.generation = -1  # the worker generation that holds our pictures
+        self._reference: tuple[np.ndarray, FaceParams] | None = None
+        self._bank: list = []
+        self._sent_bank: dict[int, object] = {}  # slot -> the picture the worker holds there
+        self._closed = False
+
+    def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
+        self._reference = (picture, params)
+        self.worker.ask(("reference", self.call, picture, params), self)
+
+    def set_bank(self, pictures: list) -> None:
+        """Send only the pictures the worker does not hold yet, so the renderer there keeps
+        its own objects (and the choice it made between them) for the others."""
+        self._bank = list(pictures)
+        if self._reference is not None:
+            self.worker.ask(self._bank_request(), self)
+
+    def render(self, driving: DrivingState) -> np.ndarray:
+        if self._reference is None:
+            raise RuntimeError("set_reference must be called before render")
+        return self.worker.ask(("render", self.call, driving), self)
+
+    def close(self) -> None:
+        """Free this call's renderer in its worker."""
+        if not self._closed:
+            self._closed = True
+            self.worker.calls -= 1
+            if self.worker.process is not None and self.worker.process.is_alive():
+                self.worker.ask(("drop", self.call))
+
+    def pictures(self) -> list[tuple]:
+        """The requests that give a fresh worker this call's reference and bank."""
+        if self._reference is None:
+            return []
+        self._sent_bank = {}
+        return [("reference", self.call, *self._reference), self._bank_request()]
+
+    def _bank_request(self) -> tuple:
+        held = [(p.slot, None if self._sent_bank.get(p.slot) is p else p) for p in self._bank]
+        self._sent_bank = {p.slot: p for p in self._bank}
+        return ("bank", self.call, held)
+
+
+def _serve(pipe: Connection, name: str, model: FlameModel) -> None:
+    """A worker process: one renderer per call, requests answered in order."""
+    from codec.render import make_renderer
+    from codec.threads import size_for_a_call
+
+    size_for_a_call()
+    calls: dict[int, _Call] = {}
+    while True:
+        try:
+            message = pipe.recv()
+        except (EOFError, OSError):
+            return
+        if message[0] == "quit":
+            return
+        try:
+            pipe.send((True, _handle(message, calls, lambda: make_renderer(name, model))))
+        except Exception as exc:  # the call's own error: the worker goes on for the others
+            pipe.send((False, f"{type(exc).__name__}: {exc}"))
+
+
+class _Call:
+    """In a worker: one call's renderer and the bank pictures it holds, by slot."""
+
+    def __init__(self, renderer):
+        self.renderer, self.bank = renderer, {}
+
+
+def _handle(message: tuple, calls: dict[int, _Call], make: Callable):
+    kind = message[0]
+    if kind == "ping":
+        return None
+    call = message[1]
+    if kind == "drop":
+        calls.pop(call, None)
+        return None
+    if kind == "reference":
+        if call not in calls:
+            calls[call] = _Call(make())
+        calls[call].renderer.set_reference(message[2], message[3])
+        return None
+    state = calls.get(call)
+    if state is None:
+        raise RuntimeError("no reference for this call in its worker")
+    if kind == "bank":
+        state.bank = {slot: state.bank[slot] if p is None else p for slot, p in message[2]}
+        set_bank = getattr(state.renderer, "set_bank", None)
+        if set_bank is not None:
+            set_bank(list(state.bank.values()))
+        return None
+    if kind == "render":
+        return state.renderer.render(message[2])
+    raise ValueError(f"unknown request {kind!r}")
