@@ -5,7 +5,8 @@ against one host process on loopback, N rising (`--calls`), each step its own fr
 for `--seconds`. A call holds when it renders at least `--on-time` of the frames its sender
 sent (a frame dropped as stale or lost counts against it); the run stops at the first N
 where a call does not. Per step: calls held, per-call fps, p95 latency, the host process's
-CPU (from /proc, both cores = 200 %) and memory. The senders share this process and its
+CPU (from /proc, with its render processes; both cores = 200 %) and memory, and the CPU
+the replay senders took. The senders share this process and its
 event loop (no encoders: a replay costs only its transport), so on one machine they take
 CPU from the host too: the figures are a floor for a host on its own machine.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -88,7 +90,8 @@ async def bench(args) -> list[dict]:
             rows.append(row)
             print(f"{n} calls: held {row['calls_held']}, fps/call {row['fps_per_call_min']}"
                   f"..{row['fps_per_call_median']}, p95 {row['latency_ms_p95_worst']} ms, "
-                  f"host CPU {row['host_cpu_percent']} %, RSS {row['host_rss_mib']} MiB",
+                  f"host CPU {row['host_cpu_percent']} %, RSS {row['host_rss_mib']} MiB, "
+                  f"senders CPU {row['senders_cpu_percent']} %",
                   flush=True)
             if row["calls_held"] < n:
                 break
@@ -122,10 +125,13 @@ async def _step(n: int, args, fcs: Path, base: str, port: int, key: str, pid: in
         senders.append(Sender(model, source, SenderConfig(EncoderConfig(), max_frames=frames),
                               SignalingClient(base, room["room"], room["sender_token"]),
                               say=lambda _m: None, encoders=encoders))
-    cpu0, t0 = _cpu_seconds(pid), time.monotonic()
+    cpu0, ours0, t0 = _cpu_seconds(pid), time.process_time(), time.monotonic()
     sent = await asyncio.gather(*(s.run() for s in senders))
     await asyncio.sleep(1.0)  # the last frames' render; a fixed grace, as a host user would see
-    cpu = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    elapsed = time.monotonic() - t0
+    cpu = (_cpu_seconds(pid) - cpu0) / elapsed
+    senders_cpu = (time.process_time() - ours0) / elapsed
+    rss = _rss_mib(pid)
     status = await asyncio.to_thread(_call, port, key, "GET", "/status")
     per_call = [status["per_call"][r["room"]] for r in rooms if r["room"] in status["per_call"]]
     for room in rooms:
@@ -140,7 +146,8 @@ async def _step(n: int, args, fcs: Path, base: str, port: int, key: str, pid: in
         "fps_per_call_min": round(min(fps, default=0), 1),
         "fps_per_call_median": round(float(np.median(fps)) if fps else 0, 1),
         "latency_ms_p95_worst": round(max(p95), 1) if p95 else None,
-        "host_cpu_percent": round(100 * cpu, 1), "host_rss_mib": status["rss_mib"],
+        "host_cpu_percent": round(100 * cpu, 1), "host_rss_mib": round(rss),
+        "senders_cpu_percent": round(100 * senders_cpu, 1),
         "render_ms_p50_median": round(float(np.median([c["render_ms_p50"] or 0
                                                        for c in per_call])), 1),
     }  # fmt: skip
@@ -176,8 +183,40 @@ def _call(port: int, key: str, method: str, path: str, body: dict | None = None)
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """CPU time of a process and its children (the host's render processes)."""
+    return sum(_own_cpu_seconds(p) for p in _tree(pid))
+
+
+def _own_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # it just exited
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)  # fmt: skip
+    return total / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # it just exited
+                todo += [int(c) for c in children.read_text().split()]
+    return found
 
 
 def table(rows: list[dict], args) -> str:
@@ -185,13 +224,14 @@ def table(rows: list[dict], args) -> str:
              f"({platform.machine()}, {os.cpu_count()} cores; senders in the same machine)", "",
              f"| calls | held (≥ {args.on_time:.0%}) | worst share rendered | fps/call min "
              "| fps/call median | p95 latency ms (worst call) | render ms p50 | host CPU % "
-             "| host RSS MiB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| host RSS MiB | senders CPU % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['calls']} | {r['calls_held']} | {r['rendered_share_min']} | "
                      f"{r['fps_per_call_min']} | {r['fps_per_call_median']} | "
                      f"{r['latency_ms_p95_worst']} | {r['render_ms_p50_median']} | "
-                     f"{r['host_cpu_percent']} | {r['host_rss_mib']} |")
+                     f"{r['host_cpu_percent']} | {r['host_rss_mib']} | "
+                     f"{r.get('senders_cpu_percent', '')} |")
     return "\n".join(lines)
 
 

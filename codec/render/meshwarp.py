@@ -229,9 +229,10 @@ class MeshWarpRenderer:
     def _rasterize(self, dst_tris: np.ndarray) -> np.ndarray:
         ids = np.zeros((self.size, self.size), np.int32)
         fixed = np.rint(dst_tris * 16).astype(np.int32)  # 4 bits of sub-pixel precision
-        area = _signed_area(dst_tris)
-        for i in np.flatnonzero(np.abs(area) > 1e-3):
-            cv2.fillConvexPoly(ids, fixed[i], (int(i) + 1,), lineType=cv2.LINE_8, shift=4)
+        keep = np.flatnonzero(np.abs(_signed_area(dst_tris)) > 1e-3)
+        fill = cv2.fillConvexPoly  # positional arguments: keywords cost a third of each call
+        for i, corners in zip((keep + 1).tolist(), fixed[keep], strict=True):
+            fill(ids, corners, i, cv2.LINE_8, 4)
         return ids
 
     def _shade_mouth(self, out, ids, layers, dst, src_open: float) -> None:
@@ -371,21 +372,22 @@ def _backward_map(ids, src_tris, dst_tris, size, origin=(0, 0)):
     inv /= np.where(ok, det, 1.0)[:, None, None]
     M = np.where(ok[:, None, None], f @ inv, 0)  # src = s0 + M (p - d0)
     t = np.where(ok[:, None], s0 - np.einsum("nij,nj->ni", M, d0), 0)
-    # One row per coefficient (mx = a x + b y + c, my = d x + e y + f), identity for id 0;
-    # six flat gathers cost a third of one gather of (H, W, 3, 2) blocks.
-    table = np.empty((6, n + 1), np.float32)
-    table[:, 0] = [1, 0, 0, 0, 1, 0]
-    table[0, 1:], table[1, 1:], table[2, 1:] = M[:, 0, 0], M[:, 0, 1], t[:, 0]
-    table[3, 1:], table[4, 1:], table[5, 1:] = M[:, 1, 0], M[:, 1, 1], t[:, 1]
-    ax, bx, cx, ay, by, cy = (np.take(row, ids) for row in table)
+    # Per triangle the six coefficients of mx = a x + b y + c, my = d x + e y + f (identity
+    # for id 0), gathered per pixel by one take along the first axis: 4x faster than
+    # fancy indexing, or six takes.
+    table = np.empty((n + 1, 6), np.float32)
+    table[0] = [1, 0, 0, 0, 1, 0]
+    table[1:, 0], table[1:, 1], table[1:, 2] = M[:, 0, 0], M[:, 0, 1], t[:, 0]
+    table[1:, 3], table[1:, 4], table[1:, 5] = M[:, 1, 0], M[:, 1, 1], t[:, 1]
     (x0, y0), (h, w) = origin, ids.shape
+    per_pixel = np.take(table, ids.ravel(), axis=0).reshape(h, w, 6)
     xs, ys = (g[y0 : y0 + h, x0 : x0 + w] for g in _grid(size))
-    mx = ax * xs
-    mx += bx * ys
-    mx += cx
-    my = ay * xs
-    my += by * ys
-    my += cy
+    mx = per_pixel[..., 0] * xs
+    mx += per_pixel[..., 1] * ys
+    mx += per_pixel[..., 2]
+    my = per_pixel[..., 3] * xs
+    my += per_pixel[..., 4] * ys
+    my += per_pixel[..., 5]
     return mx, my
 
 
