@@ -66,7 +66,9 @@ def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
         centre = p.mean(0)
         hull = cv2.convexHull((centre + (p - centre) * np.array(MOUTH_GROW)).astype(np.float32))
         cv2.fillConvexPoly(mask, np.rint(hull * 16).astype(np.int32), (1.0,), cv2.LINE_AA, 4)
+        lo, hi = hull[:, 0].min(0), hull[:, 0].max(0)
     else:
+        ends = []
         for inner, outer, idx in ((39, 36, slice(36, 42)), (42, 45, slice(42, 48))):
             span = pts[outer] - pts[inner]
             width = float(np.hypot(*span))
@@ -74,8 +76,17 @@ def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
             axes = (EYE_AXES[0] * width, EYE_AXES[1] * width)
             angle = float(np.degrees(np.arctan2(span[1], span[0])))
             cv2.ellipse(mask, (centre, axes, angle), (1.0,), -1, cv2.LINE_AA)
-    width = np.ptp(pts[REGION_POINTS[region], 0])
-    return cv2.GaussianBlur(mask, (0, 0), max(FEATHER * width, 1.0))
+            ends += [centre - axes[0] / 2, centre + axes[0] / 2]
+        lo, hi = np.min(ends, 0), np.max(ends, 0)
+    sigma = max(FEATHER * np.ptp(pts[REGION_POINTS[region], 0]), 1.0)
+    # Blur only the shape's box grown by twice the kernel's reach: beyond it the mask is 0,
+    # and no pixel inside sees past the box's edge anything but zeros (the same result).
+    reach = 2 * int(np.ceil(4 * sigma)) + 2
+    x0, y0 = np.clip(np.floor(lo).astype(int) - reach, 0, size)
+    x1, y1 = np.clip(np.ceil(hi).astype(int) + reach + 1, 0, size)
+    if x1 > x0 and y1 > y0:
+        mask[y0:y1, x0:x1] = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma)
+    return mask
 
 
 def box_mask(box: tuple[int, int, int, int], size: int, inset: int = 3) -> np.ndarray:

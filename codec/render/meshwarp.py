@@ -238,17 +238,23 @@ class MeshWarpRenderer:
     def _shade_mouth(self, out, ids, layers, dst, src_open: float) -> None:
         """Darken the mouth opening where it is wider than the picture it comes from (whose
         opening is `src_open` px) could show."""
-        first = layers[1] + sum(len(h) for h in self.holes[:-1]) + 1
-        inside = (ids >= first) & (ids < first + len(self.regions.mouth))
-        if not inside.any():
-            return
-        opening = _opening(dst[self.regions.mouth])
+        loop = dst[self.regions.mouth]
+        opening = _opening(loop)
         alpha = 1.0 if src_open < 2.0 else 1.0 - src_open / max(opening, 1e-6)
         alpha = float(np.clip(alpha, 0.0, 1.0))
         if alpha <= 0:
             return
-        pixels = out[inside].astype(np.float32)
-        out[inside] = (pixels * (1 - alpha) + CAVITY_RGB * alpha).astype(np.uint8)
+        # Only the fans' box can hold their ids (fills reach a pixel past a corner).
+        x0, y0 = np.maximum(np.floor(loop.min(0)).astype(int) - 1, 0)
+        x1, y1 = np.ceil(loop.max(0)).astype(int) + 2
+        window = ids[y0:y1, x0:x1]
+        first = layers[1] + sum(len(h) for h in self.holes[:-1]) + 1
+        inside = (window >= first) & (window < first + len(self.regions.mouth))
+        if not inside.any():
+            return
+        part = out[y0:y1, x0:x1]
+        pixels = part[inside].astype(np.float32)
+        part[inside] = (pixels * (1 - alpha) + CAVITY_RGB * alpha).astype(np.uint8)
 
 
 @dataclass(frozen=True)
