@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from codec.prior.flame import JAW, FlameModel
-from codec.prior.rotation import matrix_to_euler, rodrigues
+from codec.prior.rotation import matrix_to_euler, rodrigues_one
 
 # Model space is y up, z to the camera; crop pixels are y down, z away from the camera.
 FLIP = np.diag([1.0, -1.0, -1.0])
@@ -29,7 +29,7 @@ class FaceParams:
 
     @property
     def rotation(self) -> np.ndarray:
-        return rodrigues(self.pose[0])
+        return rodrigues_one(self.pose[0])
 
     @property
     def jaw(self) -> np.ndarray:
