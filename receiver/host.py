@@ -23,6 +23,7 @@ import logging
 import os
 import resource
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,26 @@ from receiver.viewer import Viewers
 from signaling.peer.client import SignalingClient, SignalingError
 
 log = logging.getLogger("facecodec.host")
+
+
+class _Pool(ThreadPoolExecutor):
+    """The calls' shared decode and render threads, counting the work waiting for one."""
+
+    def __init__(self, workers: int):
+        super().__init__(workers, thread_name_prefix="host-render")
+        self.workers, self.waiting = workers, 0
+        self._count = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._count:
+            self.waiting += 1
+
+        def started():
+            with self._count:
+                self.waiting -= 1
+            return fn(*args, **kwargs)
+
+        return super().submit(started)
 
 
 class HostFullError(RuntimeError):
@@ -103,7 +124,7 @@ class Host:
         # Threads wait on render processes: twice as many keep them all busy.
         threads = 2 * processes if self.processes else cores
         workers = config.workers or (config.max_calls if self.batcher else threads)
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="host-render")
+        self.pool = _Pool(workers)
         self.calls: dict[str, Call] = {}
         self.ended: list[dict] = []  # summaries of calls that ended, newest last (bounded)
         self.started = time.monotonic()
@@ -152,15 +173,14 @@ class Host:
     def status(self) -> dict:
         calls = {room: self._figures(call) for room, call in self.calls.items()}
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        queue = getattr(self.pool, "_work_queue", None)
         return {
             "calls": len(calls), "max_calls": self.config.max_calls,
-            "renderer": self.template.name, "workers": self.pool._max_workers,
+            "renderer": self.template.name, "workers": self.pool.workers,
             "render_processes": len(self.processes.workers) if self.processes else 0,
             "fps": sum(c["fps"] for c in calls.values()),
             "frames_rendered": sum(c["frames_rendered"] for c in calls.values()),
             "frames_dropped": sum(c["stale_dropped"] for c in calls.values()),
-            "render_queue": queue.qsize() if queue is not None else None,
+            "render_queue": self.pool.waiting,
             "batches": self.batcher.batches if self.batcher else None,
             "cpu_percent": round(100 * (time.process_time() - self._cpu0) / elapsed, 1),
             "rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

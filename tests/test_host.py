@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -29,17 +29,12 @@ from signaling.handshake import server_options
 from signaling.peer.client import SignalingClient, create_room
 from tests.waiting import until
 
-FIXTURE = Path(__file__).parent / "fixtures" / "tiny_head" / "head.mp4"
 FRAMES = 50
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory) -> Recording:
-    out = tmp_path_factory.mktemp("host") / "head.fcs"
-    done = subprocess.run([sys.executable, "-m", "codec", "encode", str(FIXTURE), str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return Recording.load(out)
+def recording(tiny_head_fcs) -> Recording:
+    return Recording.load(tiny_head_fcs)
 
 
 class HostileEncoder(ReplayEncoder):
@@ -91,6 +86,8 @@ def test_three_calls_on_one_host_one_hostile(recording):
         host = Host(model, MeshWarpRenderer(model), HostConfig(max_calls=3), base,
                     say=lambda _m: None)
         key = "k" * 24
+        assert host.processes is not None
+        workers = host.processes.workers
         api = BackgroundServer(create_host_app(host, key))
         port = await api.start()
         try:
@@ -127,6 +124,8 @@ def test_three_calls_on_one_host_one_hostile(recording):
                                     >= 0.8 * FRAMES for r in rooms), 20, "every call's frames")
             status, figures = await asyncio.to_thread(_api, port, "GET", "/status", key)
             assert status == 200 and figures["calls"] == 3
+            assert figures["render_processes"] == (os.cpu_count() or 1)  # the mesh warp's
+            assert figures["render_queue"] >= 0
             per_call = figures["per_call"]
             good = [per_call[r["room"]] for r in rooms[:2]]
             hostile = per_call[rooms[2]["room"]]
@@ -146,12 +145,15 @@ def test_three_calls_on_one_host_one_hostile(recording):
             ended = await asyncio.to_thread(_api, port, "DELETE",
                                             f"/calls/{rooms[1]['room']}", key)
             assert ended[0] == 200 and ended[1]["room"] == rooms[1]["room"]
+            await until(lambda: sum(w.calls for w in workers) == 2, 20,
+                        "the ended call's renderer to be freed in its render process")
             assert (await asyncio.to_thread(_api, port, "DELETE", "/calls/nope", key))[0] == 404
         finally:
             summaries = await host.close()
             await api.stop()
             await server.stop()
         assert not host.calls and len(summaries) == 4
+        assert all(w.process is None for w in workers)  # every render process ended
 
     asyncio.run(scenario())
 

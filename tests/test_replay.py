@@ -18,16 +18,10 @@ from sender.config import SenderConfig
 from sender.replay import Recording, ReplayEncoder, ReplayError, ReplaySource
 from tests.recording import Recording as RecordingRenderer
 
-FIXTURE = Path(__file__).parent / "fixtures" / "tiny_head" / "head.mp4"
-
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("replay") / "head.fcs"
-    done = subprocess.run([sys.executable, "-m", "codec", "encode", str(FIXTURE), str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return out
+def recorded(tiny_head_fcs) -> Path:
+    return tiny_head_fcs
 
 
 def test_replay_loops_one_stream_over_a_real_call(recorded):

@@ -46,12 +46,15 @@ class _Worker:
         self.pipe: Connection | None = None
         self.generation = 0  # bumped at each (re)start: proxies then resend their pictures
         self.calls = 0
+        self.closed = False
 
     def ask(self, message: tuple, caller: ProcessRenderer | None = None):
         """Send one request and wait for its answer, starting the process if needed; a
         `caller` whose pictures this process does not hold (it was restarted) sends them
         first."""
         with self.lock:
+            if self.closed:
+                raise RenderWorkerError(f"render worker {self.index} has been closed")
             if self.process is None or not self.process.is_alive():
                 self._restart()
             if caller is not None and caller.generation != self.generation:
@@ -59,6 +62,13 @@ class _Worker:
                     self._exchange(request)
                 caller.generation = self.generation
             return self._exchange(message)
+
+    def forget(self, call: int) -> None:
+        """Free a call's renderer, if this process still runs (a new one never held it)."""
+        with self.lock:
+            if not self.closed and self.process is not None and self.process.is_alive():
+                with contextlib.suppress(RenderWorkerError):
+                    self._exchange(("drop", call))
 
     def _exchange(self, message: tuple):
         assert self.pipe is not None
@@ -88,6 +98,7 @@ class _Worker:
 
     def close(self) -> None:
         with self.lock:
+            self.closed = True
             if self.pipe is not None:
                 with contextlib.suppress(OSError):
                     self.pipe.send(("quit",))
@@ -164,8 +175,7 @@ class ProcessRenderer:
         if not self._closed:
             self._closed = True
             self.worker.calls -= 1
-            if self.worker.process is not None and self.worker.process.is_alive():
-                self.worker.ask(("drop", self.call))
+            self.worker.forget(self.call)
 
     def pictures(self) -> list[tuple]:
         """The requests that give a fresh worker this call's reference and bank."""
