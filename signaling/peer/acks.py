@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from signaling.peer.sctp import sctp_has
+
 ACK_EVERY = 2  # packets with data per SACK
 ACK_DELAY_S = 0.2  # the longest a packet's data waits for its SACK
 _NAMES = ("_send_sack", "_sack_needed", "_sack_misordered", "_sack_duplicates")
@@ -26,10 +28,7 @@ _NAMES = ("_send_sack", "_sack_needed", "_sack_misordered", "_sack_duplicates")
 
 def delayable() -> bool:
     """Whether this aiortc has the SACK state the wrapper reads."""
-    from aiortc.rtcsctptransport import RTCSctpTransport
-
-    names = set(RTCSctpTransport.__init__.__code__.co_names) | set(vars(RTCSctpTransport))
-    return all(name in names for name in _NAMES)
+    return sctp_has(*_NAMES)
 
 
 def use_delayed_acks() -> None:

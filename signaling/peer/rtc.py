@@ -14,7 +14,7 @@ from __future__ import annotations
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection
 
 from signaling.peer.acks import use_delayed_acks
-from signaling.peer.sctp import use_realtime_timers
+from signaling.peer.sctp import sctp_has, use_realtime_timers
 
 
 def peer_connection(ice_servers: tuple[dict, ...]) -> RTCPeerConnection:
@@ -63,11 +63,7 @@ def acknowledged(pc: RTCPeerConnection, channel) -> bool:
 
 def readable() -> bool:
     """Whether this aiortc still has the private state the two readers above use."""
-    from aiortc.rtcsctptransport import RTCSctpTransport
-
-    names = ("_srtt", "_data_channel_queue", "_outbound_queue", "_sent_queue")
-    probe = RTCSctpTransport.__init__.__code__.co_names
-    return all(name in probe for name in names)
+    return sctp_has("_srtt", "_data_channel_queue", "_outbound_queue", "_sent_queue")
 
 
 def video_bitrate(codec: str, floor_bps: int, start_bps: int | None = None) -> None:

@@ -14,7 +14,8 @@ sent again needlessly, the round trip the sender adapts to was never seen to gro
 90 of 250 frames were shown instead of 115-147. The minimum therefore stays at aiortc's 1 s.
 
 aiortc reads these as module constants, hence the assignment; both peers call this before
-they make a connection.
+they make a connection. `sctp_has` is the one probe of aiortc's private SCTP state that the
+readers of it (`rtc.py`, `acks.py`) check before they rely on it.
 """
 
 from __future__ import annotations
@@ -28,3 +29,12 @@ def use_realtime_timers() -> None:
 
     sctp.SCTP_RTO_INITIAL = RTO_INITIAL_S
     sctp.SCTP_MAX_INIT_RETRANS = INIT_RETRANSMITS
+
+
+def sctp_has(*names: str) -> bool:
+    """Whether aiortc's SCTP transport sets or defines all these private names (read from
+    its constructor's code and its class), so an upgrade that drops one is caught."""
+    from aiortc.rtcsctptransport import RTCSctpTransport
+
+    found = set(RTCSctpTransport.__init__.__code__.co_names) | set(vars(RTCSctpTransport))
+    return all(name in found for name in names)
