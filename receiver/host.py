@@ -74,8 +74,8 @@ class CallExistsError(ValueError):
 class HostConfig:
     max_calls: int = 16
     workers: int = 0  # render threads shared by the calls; 0: one per core (batching: max_calls)
-    # Render processes for a renderer that does not batch (the mesh warp); None: one per
-    # core; 0: render on the host's own threads.
+    # Render processes for the mesh warp's calls; None: one per core; 0: render on the
+    # host's own threads. (The neural renderer batches its calls on one device instead.)
     processes: int | None = None
     receiver: ReceiverConfig = field(default_factory=ReceiverConfig)
     batch_window_s: float = 0.004  # how long a batch waits for other calls' frames
@@ -117,7 +117,7 @@ class Host:
         cores = os.cpu_count() or 1
         processes = cores if config.processes is None else config.processes
         self.processes = None
-        if processes and not self.batcher:
+        if processes and renderer.name == "meshwarp":  # others need weights or batch
             self.processes = RenderProcesses(renderer.name, model, processes)
             self.processes.start()
             self.first = None
