@@ -4,6 +4,9 @@ one call's error leaving the other calls on its worker alone."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
@@ -79,6 +82,21 @@ def test_a_killed_worker_is_restarted_and_the_call_goes_on(model, packets, proce
             after[shown.seq] = shown.image
     assert worker.generation == 2 and len(after) >= 40
     assert all(np.array_equal(here[s], img) for s, img in {**before, **after}.items())
+
+
+def test_a_stuck_worker_is_stopped_and_replaced(model, packets):
+    procs = RenderProcesses("meshwarp", model, 1, reply_timeout_s=1.0)
+    try:
+        decoder = Decoder(model, procs.renderer())
+        assert len(frames(decoder, packets[:10])) >= 5
+        worker = procs.workers[0]
+        assert worker.process is not None and worker.process.pid is not None
+        os.kill(worker.process.pid, signal.SIGSTOP)  # alive, but answers nothing
+        with pytest.raises(RenderWorkerError, match="did not answer in 1 s"):
+            frames(decoder, packets[10:20])
+        assert len(frames(decoder, packets[20:40])) >= 10 and worker.generation == 2
+    finally:
+        procs.close()
 
 
 def test_one_calls_error_leaves_the_others_on_its_worker(model, packets, processes):

@@ -11,7 +11,8 @@ undecoded.
 
 A worker that dies (killed, out of memory) is started again on the next request, and every
 proxy on it sends its reference and bank pictures again before its next frame, so a crash
-costs the calls on that worker the frame in flight, not the call.
+costs the calls on that worker the frame in flight, not the call. One that does not answer
+within `reply_timeout_s` (stuck) is killed and treated the same way.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class RenderWorkerError(RuntimeError):
 class _Worker:
     """One worker process and the pipe to it; requests are one at a time (a lock)."""
 
-    def __init__(self, index: int, start: Callable[[], tuple[mp.process.BaseProcess, Connection]]):
-        self.index, self._start = index, start
+    def __init__(self, index: int, start: Callable[[], tuple[mp.process.BaseProcess, Connection]],
+                 reply_timeout_s: float):
+        self.index, self._start, self.reply_timeout_s = index, start, reply_timeout_s
         self.lock = threading.Lock()
         self.process: mp.process.BaseProcess | None = None
         self.pipe: Connection | None = None
@@ -74,6 +76,10 @@ class _Worker:
         assert self.pipe is not None
         try:
             self.pipe.send(message)
+            if not self.pipe.poll(self.reply_timeout_s):
+                self._discard()
+                raise RenderWorkerError(f"render worker {self.index} did not answer in "
+                                        f"{self.reply_timeout_s:g} s; it was stopped")
             ok, value = self.pipe.recv()
         except (EOFError, OSError) as exc:
             self._discard()
@@ -111,7 +117,8 @@ class RenderProcesses:
     """`processes` worker processes holding renderers made by `make_renderer(name, model)`;
     `renderer()` gives a new call its proxy on the worker with the fewest calls."""
 
-    def __init__(self, name: str, model: FlameModel, processes: int):
+    def __init__(self, name: str, model: FlameModel, processes: int,
+                 reply_timeout_s: float = 20.0):
         if processes < 1:
             raise ValueError(f"render processes must be >= 1, got {processes}")
         self.name = name
@@ -125,7 +132,7 @@ class RenderProcesses:
             theirs.close()
             return process, ours
 
-        self.workers = [_Worker(i, start) for i in range(processes)]
+        self.workers = [_Worker(i, start, reply_timeout_s) for i in range(processes)]
 
     def start(self) -> None:
         """Start every worker now (each loads the codec, ~1 s) rather than at a first frame."""
