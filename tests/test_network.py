@@ -92,8 +92,8 @@ def test_kernel_loss_on_a_capped_uplink_never_desynchronizes(tmp_path):
     # timeouts can hold the capped channel for seconds, so the bar is that the call stays live.
     assert x["frames_rendered"] >= 0.3 * x["frames_sent"] > 0
     # The Reference arrives. How soon is a benchmark's figure (`bench network`: 1.5-4 s in
-    # most runs), not a test's: a run in CI once took 32 s, DTLS's doubling retransmission
-    # timer (1+2+4+8+16 s) after a run of lost handshake flights.
+    # most runs), not a test's: a run in CI once took 32 s, about 1+2+4+8+16 s, as a
+    # doubling retransmission timer gives after five lost handshake attempts in a row.
     assert x["first_frame_s"] is not None
     assert x["latency_ms_p95"] < 1000  # the bounded send buffer: no queue builds up
 
