@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
@@ -30,6 +29,8 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
+
+from codec import usage
 
 DEFAULT_CLIP = (Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
                 / "dagan_driving.mp4")
@@ -125,13 +126,13 @@ async def _step(n: int, args, fcs: Path, base: str, port: int, key: str, pid: in
         senders.append(Sender(model, source, SenderConfig(EncoderConfig(), max_frames=frames),
                               SignalingClient(base, room["room"], room["sender_token"]),
                               say=lambda _m: None, encoders=encoders))
-    cpu0, ours0, t0 = _cpu_seconds(pid), time.process_time(), time.monotonic()
+    cpu0, ours0, t0 = usage.cpu_seconds(pid), time.process_time(), time.monotonic()
     sent = await asyncio.gather(*(s.run() for s in senders))
     await asyncio.sleep(1.0)  # the last frames' render; a fixed grace, as a host user would see
     elapsed = time.monotonic() - t0
-    cpu = (_cpu_seconds(pid) - cpu0) / elapsed
+    cpu = (usage.cpu_seconds(pid) - cpu0) / elapsed
     senders_cpu = (time.process_time() - ours0) / elapsed
-    rss = _rss_mib(pid)
+    rss = usage.rss_mib(pid)
     status = await asyncio.to_thread(_call, port, key, "GET", "/status")
     per_call = [status["per_call"][r["room"]] for r in rooms if r["room"] in status["per_call"]]
     for room in rooms:
@@ -180,43 +181,6 @@ def _call(port: int, key: str, method: str, path: str, body: dict | None = None)
                                           "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"null")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children (the host's render processes)."""
-    return sum(_own_cpu_seconds(p) for p in _tree(pid))
-
-
-def _own_cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:  # it just exited
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children."""
-    total = 0
-    for p in _tree(pid):
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines()
-                       if line.startswith("VmRSS:")), 0)  # fmt: skip
-    return total / 1024
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        for children in Path(f"/proc/{p}/task").glob("*/children"):
-            with contextlib.suppress(OSError):  # it just exited
-                todo += [int(c) for c in children.read_text().split()]
-    return found
 
 
 def table(rows: list[dict], args) -> str:

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import resource
 import secrets
 import threading
 import time
@@ -29,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from codec import usage
 from codec.prior.flame import FlameModel
 from codec.render import Renderer
 from codec.render.batching import BatchedRenderer, Batcher, batch_function
@@ -128,7 +128,7 @@ class Host:
         self.calls: dict[str, Call] = {}
         self.ended: list[dict] = []  # summaries of calls that ended, newest last (bounded)
         self.started = time.monotonic()
-        self._cpu0 = time.process_time()
+        self._cpu0 = usage.cpu_seconds()
 
     # -- calls ------------------------------------------------------------------------------
     async def add(self, room: str, token: str) -> Call:
@@ -182,8 +182,8 @@ class Host:
             "frames_dropped": sum(c["stale_dropped"] for c in calls.values()),
             "render_queue": self.pool.waiting,
             "batches": self.batcher.batches if self.batcher else None,
-            "cpu_percent": round(100 * (time.process_time() - self._cpu0) / elapsed, 1),
-            "rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "cpu_percent": round(100 * (usage.cpu_seconds() - self._cpu0) / elapsed, 1),
+            "rss_mib": round(usage.rss_mib()),  # render processes included
             "ended_calls": len(self.ended),
             "per_call": calls,
         }  # fmt: skip

@@ -92,6 +92,21 @@ def test_zero_pose_is_the_shaped_template(flame_dir):
     assert np.allclose(v, arrays["v_template"] + arrays["shapedirs"][:, :, :2] @ beta)
 
 
+def test_landmarks_posed_alone_equal_the_whole_mesh_posed():
+    """The per-frame path poses only the landmarks' vertices (joints by their regressor on β
+    and ψ); it must give the landmarks of the whole posed mesh, as FLAME's skinning does."""
+    model = load_prior()
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        beta, psi = rng.normal(size=model.n_shape), rng.normal(size=12)
+        pose = rng.normal(size=(5, 3)) * 0.3
+        whole = model.skin(model.shaped(beta, psi), pose)
+        assert np.allclose(model.vertices(beta, psi, pose), whole, atol=1e-12)
+        for which in ("ibug68", "fit"):
+            expect = model.landmarks(whole, which)
+            assert np.allclose(model.posed_landmarks(beta, psi, pose, which), expect, atol=1e-12)
+
+
 def test_fitter_runs_on_official_format_model(flame_dir):
     from codec.prior.fitting import FaceFitter
     from codec.prior.params import FaceParams, landmarks_in_crop

@@ -114,3 +114,13 @@ def test_one_calls_error_leaves_the_others_on_its_worker(model, packets, process
     bad.close()
     good.close()
     assert good.worker.calls == 0
+
+
+def test_a_new_call_sends_its_reference_once(model, packets, processes):
+    sent = []
+    worker = processes.workers[0]
+    exchange = worker._exchange
+    worker._exchange = lambda message: (sent.append(message[0]), exchange(message))[1]
+    decoder = Decoder(model, processes.renderer())
+    frames(decoder, packets[:30])
+    assert sent.count("reference") == 1 and sent[sent.index("reference") + 1] == "bank"

@@ -59,5 +59,4 @@ def landmarks_in_crop(model: FlameModel, params: FaceParams, which: str = "ibug6
     """Embedded landmarks ('ibug68' or 'fit') of the posed mesh, in crop pixels."""
     pose = params.pose.copy()
     pose[0] = 0.0
-    verts = model.vertices(params.beta, params.psi, pose)
-    return params.to_crop(model.landmarks(verts, which))
+    return params.to_crop(model.posed_landmarks(params.beta, params.psi, pose, which))

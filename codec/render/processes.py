@@ -50,19 +50,22 @@ class _Worker:
         self.calls = 0
         self.closed = False
 
-    def ask(self, message: tuple, caller: ProcessRenderer | None = None):
+    def ask(self, message: tuple, caller: ProcessRenderer | None = None,
+            pictures: bool = False):
         """Send one request and wait for its answer, starting the process if needed; a
-        `caller` whose pictures this process does not hold (it was restarted) sends them
-        first."""
+        `caller` whose pictures this process does not hold (new, or it was restarted) sends
+        them all first, after which a `pictures` request has nothing left to say."""
         with self.lock:
             if self.closed:
                 raise RenderWorkerError(f"render worker {self.index} has been closed")
             if self.process is None or not self.process.is_alive():
                 self._restart()
             if caller is not None and caller.generation != self.generation:
-                for request in caller.pictures():
+                for request in caller.resend():
                     self._exchange(request)
                 caller.generation = self.generation
+                if pictures:
+                    return None
             return self._exchange(message)
 
     def forget(self, call: int) -> None:
@@ -163,14 +166,14 @@ class ProcessRenderer:
 
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
         self._reference = (picture, params)
-        self.worker.ask(("reference", self.call, picture, params), self)
+        self.worker.ask(("reference", self.call, picture, params), self, pictures=True)
 
     def set_bank(self, pictures: list) -> None:
         """Send only the pictures the worker does not hold yet, so the renderer there keeps
         its own objects (and the choice it made between them) for the others."""
         self._bank = list(pictures)
         if self._reference is not None:
-            self.worker.ask(self._bank_request(), self)
+            self.worker.ask(self._bank_request(), self, pictures=True)
 
     def render(self, driving: DrivingState) -> np.ndarray:
         if self._reference is None:
@@ -184,8 +187,9 @@ class ProcessRenderer:
             self.worker.calls -= 1
             self.worker.forget(self.call)
 
-    def pictures(self) -> list[tuple]:
-        """The requests that give a fresh worker this call's reference and bank."""
+    def resend(self) -> list[tuple]:
+        """The requests that give a fresh worker this call's reference and whole bank (from
+        then on counted as held there)."""
         if self._reference is None:
             return []
         self._sent_bank = {}
