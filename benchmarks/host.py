@@ -151,6 +151,8 @@ async def _step(n: int, args, fcs: Path, base: str, port: int, key: str, pid: in
         "senders_cpu_percent": round(100 * senders_cpu, 1),
         "render_ms_p50_median": round(float(np.median([c["render_ms_p50"] or 0
                                                        for c in per_call])), 1),
+        "stale_dropped_max": max((c["stale_dropped"] for c in per_call), default=0),
+        "frames_sent_min": min((s["frames_sent"] for s in sent), default=0),
     }  # fmt: skip
 
 

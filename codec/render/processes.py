@@ -5,9 +5,11 @@ interpreter time (~1,100 triangle fills and array operations per frame): threads
 on one core however many there are. Here each call's renderer lives in one of a few worker
 processes (`RenderProcesses`, one per core by default) and the call holds a proxy
 (`ProcessRenderer`) with the renderer's methods: the picture, its parameters and each
-frame's driving state go down a pipe, the frame comes back. Pipes link this process to
-children it started itself, so they carry pickles; nothing from the network reaches them
-undecoded.
+frame's driving state go down a pipe, and the frame comes back through a shared-memory
+buffer of its worker (copied out before the worker takes its next request): a 256² frame
+down a pipe took a sixth of a worker's time in writes the host had to read in 64 KiB steps.
+Pipes link this process to children it started itself, so they carry pickles; nothing from
+the network reaches them undecoded.
 
 A worker that dies (killed, out of memory) is started again on the next request, and every
 proxy on it sends its reference and bank pictures again before its next frame, so a crash
@@ -21,7 +23,9 @@ import contextlib
 import multiprocessing as mp
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import count
+from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -37,8 +41,17 @@ class RenderWorkerError(RuntimeError):
     """A render worker process failed a request or exited; the message says which."""
 
 
+@dataclass(frozen=True)
+class _InBuffer:
+    """A worker's answer that lies in its frame buffer: an array of this shape and dtype."""
+
+    shape: tuple[int, ...]
+    dtype: str
+
+
 class _Worker:
-    """One worker process and the pipe to it; requests are one at a time (a lock)."""
+    """One worker process, the pipe to it and the buffer its frames come back in; requests
+    are one at a time (a lock)."""
 
     def __init__(self, index: int, start: Callable[[], tuple[mp.process.BaseProcess, Connection]],
                  reply_timeout_s: float):
@@ -49,12 +62,14 @@ class _Worker:
         self.generation = 0  # bumped at each (re)start: proxies then resend their pictures
         self.calls = 0
         self.closed = False
+        self.buffer: shared_memory.SharedMemory | None = None
 
     def ask(self, message: tuple, caller: ProcessRenderer | None = None,
-            pictures: bool = False):
+            pictures: bool = False, frame_bytes: int = 0):
         """Send one request and wait for its answer, starting the process if needed; a
         `caller` whose pictures this process does not hold (new, or it was restarted) sends
-        them all first, after which a `pictures` request has nothing left to say."""
+        them all first, after which a `pictures` request has nothing left to say. A request
+        for a frame of `frame_bytes` names the buffer the worker may answer in."""
         with self.lock:
             if self.closed:
                 raise RenderWorkerError(f"render worker {self.index} has been closed")
@@ -66,7 +81,29 @@ class _Worker:
                 caller.generation = self.generation
                 if pictures:
                     return None
-            return self._exchange(message)
+            if frame_bytes:
+                message = (*message, self.frame_buffer(frame_bytes))
+            value = self._exchange(message)
+            if isinstance(value, _InBuffer):
+                assert self.buffer is not None and self.buffer.buf is not None
+                size = int(np.prod(value.shape)) * np.dtype(value.dtype).itemsize
+                value = np.frombuffer(self.buffer.buf[:size], value.dtype).reshape(value.shape)
+                value = value.copy()  # before the buffer is written again
+            return value
+
+    def frame_buffer(self, nbytes: int) -> str:
+        """The name of this worker's frame buffer, grown to hold `nbytes` (under the lock)."""
+        if self.buffer is None or self.buffer.size < nbytes:
+            self._free_buffer()
+            self.buffer = shared_memory.SharedMemory(create=True, size=max(nbytes, 1))
+        return self.buffer.name
+
+    def _free_buffer(self) -> None:
+        if self.buffer is not None:
+            self.buffer.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.buffer.unlink()
+            self.buffer = None
 
     def forget(self, call: int) -> None:
         """Free a call's renderer, if this process still runs (a new one never held it)."""
@@ -114,6 +151,7 @@ class _Worker:
             if self.process is not None:
                 self.process.join(5)
             self._discard()
+            self._free_buffer()
 
 
 class RenderProcesses:
@@ -178,7 +216,9 @@ class ProcessRenderer:
     def render(self, driving: DrivingState) -> np.ndarray:
         if self._reference is None:
             raise RuntimeError("set_reference must be called before render")
-        return self.worker.ask(("render", self.call, driving), self)
+        # The frame is the reference picture's size.
+        return self.worker.ask(("render", self.call, driving), self,
+                               frame_bytes=self._reference[0].nbytes)  # fmt: skip
 
     def close(self) -> None:
         """Free this call's renderer in its worker."""
@@ -208,6 +248,7 @@ def _serve(pipe: Connection, name: str, model: FlameModel) -> None:
 
     size_for_a_call()
     calls: dict[int, _Call] = {}
+    buffers = _Buffers()
     while True:
         try:
             message = pipe.recv()
@@ -216,9 +257,42 @@ def _serve(pipe: Connection, name: str, model: FlameModel) -> None:
         if message[0] == "quit":
             return
         try:
-            pipe.send((True, _handle(message, calls, lambda: make_renderer(name, model))))
+            answer = _handle(message, calls, lambda: make_renderer(name, model))
+            if message[0] == "render":
+                answer = buffers.put(answer, message[3])
+            pipe.send((True, answer))
         except Exception as exc:  # the call's own error: the worker goes on for the others
             pipe.send((False, f"{type(exc).__name__}: {exc}"))
+
+
+class _Buffers:
+    """In a worker: the host's frame buffer, attached once per name."""
+
+    def __init__(self) -> None:
+        self.attached: shared_memory.SharedMemory | None = None
+
+    def put(self, frame: np.ndarray, name: str) -> _InBuffer | np.ndarray:
+        """Write `frame` into the buffer called `name`; where it does not fit, the frame."""
+        if self.attached is None or self.attached.name != name:
+            if self.attached is not None:
+                self.attached.close()
+            self.attached = _attach(name)
+        buf = self.attached.buf
+        if buf is None or frame.nbytes > self.attached.size:
+            return frame
+        view = np.frombuffer(buf[: frame.nbytes], frame.dtype)
+        view[:] = frame.reshape(-1)
+        del view, buf  # no export may outlive the buffer's close
+        return _InBuffer(frame.shape, frame.dtype.str)
+
+
+def _attach(name: str) -> shared_memory.SharedMemory:
+    """The host's buffer, not tracked here: the host made it and unlinks it (Python 3.13
+    asks; before it, the worker shares the host's resource tracker, which forgets it once)."""
+    try:
+        return shared_memory.SharedMemory(name, track=False)  # type: ignore[call-arg]
+    except TypeError:  # Python < 3.13
+        return shared_memory.SharedMemory(name)
 
 
 class _Call:
