@@ -57,6 +57,12 @@ def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
     The mouth's follows its outer lip line, grown. Each eye's is an ellipse sized by the eye's
     width alone, so it covers both lids however far they are apart (a closed eye's landmarks
     span almost no height)."""
+    return region_window(lm68, region, size)[0]
+
+
+def region_window(lm68: np.ndarray, region: BankRegion,
+                  size: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """`region_mask`, and the box (x0, y0, x1, y1) outside which it is 0."""
     from codec.bank import REGION_POINTS
 
     mask = np.zeros((size, size), np.float32)
@@ -86,7 +92,7 @@ def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
     x1, y1 = np.clip(np.ceil(hi).astype(int) + reach + 1, 0, size)
     if x1 > x0 and y1 > y0:
         mask[y0:y1, x0:x1] = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma)
-    return mask
+    return mask, (int(x0), int(y0), int(x1), int(y1))
 
 
 def box_mask(box: tuple[int, int, int, int], size: int, inset: int = 3) -> np.ndarray:

@@ -35,7 +35,7 @@ from codec.bank import BankPicture, face_state
 from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
-from codec.render.compose import Candidate, box_mask, choose, region_mask
+from codec.render.compose import Candidate, box_mask, choose, region_window
 from codec.render.mesh_regions import find_regions
 
 CAVITY_RGB = np.array([42.0, 14.0, 16.0])  # a dark mouth interior, a little red
@@ -85,7 +85,7 @@ class MeshWarpRenderer:
         self.follow = 1.0 - (1.0 - c.neck_follow) * below
         sheet = np.concatenate([src[self.outline], self.rings_src, self.border])
         self.sheet_tris = _delaunay(sheet, self.size)
-        self.src_sheet = sheet
+        self.src_sheet = sheet[self.sheet_tris]  # the sheet's corners in the reference
         self.src = src
         self.src_mouth_open = self._mouth_open(src)
         self.base = Candidate(None, face_state(self.model.landmarks(mesh, "ibug68")),
@@ -113,11 +113,15 @@ class MeshWarpRenderer:
 
     # -- per frame ------------------------------------------------------------------------
     def render(self, driving: DrivingState) -> np.ndarray:
-        return self.render_with_map(driving)[0]
+        return self._render(driving)[0]
 
     def render_with_map(self, driving: DrivingState) -> tuple[np.ndarray, np.ndarray]:
         """The frame, and its backward map (S, S, 2): the reference pixel (x, y) each output
         pixel was sampled from. The mesh-guided neural renderer starts from both."""
+        out, maps = self._render(driving)
+        return out, np.stack(maps, axis=-1)
+
+    def _render(self, driving: DrivingState) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         if not self._ready:
             raise RuntimeError("set_reference must be called before render")
         mesh = mesh_in_crop(self.model, driving.params)
@@ -134,7 +138,7 @@ class MeshWarpRenderer:
             mouth_open = self._compose(out, ids, frame, mesh, driving)
         if len(self.regions.mouth):
             self._shade_mouth(out, ids, frame.layers, dst, mouth_open)
-        return out, np.stack(maps, axis=-1)
+        return out, maps
 
     def _compose(self, out, ids, tris: _Triangles, mesh, driving: DrivingState) -> float:
         """Each region from its chosen bank picture; returns the mouth opening (px) of the
@@ -152,17 +156,20 @@ class MeshWarpRenderer:
             if pick.picture is None:
                 continue
             source = self.bank[pick.picture.slot]
-            self._paste(out, ids, tris, source, region_mask(lm, region, self.size))
+            self._paste(out, ids, tris, source, *region_window(lm, region, self.size))
             if region == BankRegion.MOUTH:
                 mouth_open = source.mouth_open
         return mouth_open
 
-    def _paste(self, out, ids, frame: _Triangles, source: _BankSource, mask: np.ndarray) -> None:
-        """Blend the bank picture, warped along its own mesh, into `out` where `mask` says."""
-        rows, cols = np.nonzero(mask > 1e-3)
+    def _paste(self, out, ids, frame: _Triangles, source: _BankSource, mask: np.ndarray,
+               box: tuple[int, int, int, int]) -> None:
+        """Blend the bank picture, warped along its own mesh, into `out` where `mask` (0
+        outside `box`) says."""
+        bx, by, bx1, by1 = box
+        rows, cols = np.nonzero(mask[by:by1, bx:bx1] > 1e-3)
         if not len(rows):
             return
-        y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        y0, y1, x0, x1 = by + rows.min(), by + rows.max() + 1, bx + cols.min(), bx + cols.max() + 1
         window = ids[y0:y1, x0:x1]
         mx, my = _backward_map(window, self._sources(frame, source.src), frame.tris, self.size,
                                (x0, y0))  # fmt: skip
@@ -194,7 +201,7 @@ class MeshWarpRenderer:
     def _sources(self, frame: _Triangles, src: np.ndarray) -> np.ndarray:
         """Where each of the frame's triangles lies in a picture whose mesh is `src`: its own
         mesh for the holes and the skin (the sheet always from the reference's)."""
-        parts = [self.src_sheet[self.sheet_tris]]
+        parts = [self.src_sheet]
         for i, loop in enumerate(self.holes):
             iris = self.irises[i] if i < len(self.irises) else None
             parts.append(_fan(src[loop]) + self._gaze_shift(loop, iris, frame.dst, src))
