@@ -63,36 +63,52 @@ def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
 def region_window(lm68: np.ndarray, region: BankRegion,
                   size: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """`region_mask`, and the box (x0, y0, x1, y1) outside which it is 0."""
+    window, box = region_box_mask(lm68, region, size)
+    mask = np.zeros((size, size), np.float32)
+    x0, y0, x1, y1 = box
+    mask[y0:y1, x0:x1] = window
+    return mask, box
+
+
+def region_box_mask(lm68: np.ndarray, region: BankRegion,
+                    size: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The region's mask inside its box (x0, y0, x1, y1) only: what the renderer blends,
+    drawn and feathered without touching the rest of the frame."""
     from codec.bank import REGION_POINTS
 
-    mask = np.zeros((size, size), np.float32)
     pts = np.asarray(lm68)[:, :2]
     if region == BankRegion.MOUTH:
         p = pts[48:60]
         centre = p.mean(0)
         hull = cv2.convexHull((centre + (p - centre) * np.array(MOUTH_GROW)).astype(np.float32))
-        cv2.fillConvexPoly(mask, np.rint(hull * 16).astype(np.int32), (1.0,), cv2.LINE_AA, 4)
         lo, hi = hull[:, 0].min(0), hull[:, 0].max(0)
     else:
-        ends = []
+        ellipses, ends = [], []
         for inner, outer, idx in ((39, 36, slice(36, 42)), (42, 45, slice(42, 48))):
             span = pts[outer] - pts[inner]
             width = float(np.hypot(*span))
             centre = pts[idx].mean(0)
             axes = (EYE_AXES[0] * width, EYE_AXES[1] * width)
             angle = float(np.degrees(np.arctan2(span[1], span[0])))
-            cv2.ellipse(mask, (centre, axes, angle), (1.0,), -1, cv2.LINE_AA)
+            ellipses.append((centre, axes, angle))
             ends += [centre - axes[0] / 2, centre + axes[0] / 2]
         lo, hi = np.min(ends, 0), np.max(ends, 0)
     sigma = max(FEATHER * np.ptp(pts[REGION_POINTS[region], 0]), 1.0)
-    # Blur only the shape's box grown by twice the kernel's reach: beyond it the mask is 0,
-    # and no pixel inside sees past the box's edge anything but zeros (the same result).
+    # The shape's box grown by twice the kernel's reach: beyond it the mask is 0, and no
+    # pixel inside sees past the box's edge anything but zeros.
     reach = 2 * int(np.ceil(4 * sigma)) + 2
-    x0, y0 = np.clip(np.floor(lo).astype(int) - reach, 0, size)
-    x1, y1 = np.clip(np.ceil(hi).astype(int) + reach + 1, 0, size)
-    if x1 > x0 and y1 > y0:
-        mask[y0:y1, x0:x1] = cv2.GaussianBlur(mask[y0:y1, x0:x1], (0, 0), sigma)
-    return mask, (int(x0), int(y0), int(x1), int(y1))
+    x0, y0 = (int(v) for v in np.clip(np.floor(lo).astype(int) - reach, 0, size))
+    x1, y1 = (int(v) for v in np.clip(np.ceil(hi).astype(int) + reach + 1, 0, size))
+    window = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), np.float32)
+    if not window.size:
+        return window, (x0, y0, x1, y1)
+    if region == BankRegion.MOUTH:
+        corners = np.rint(hull * 16).astype(np.int32) - np.array([x0, y0], np.int32) * 16
+        cv2.fillConvexPoly(window, corners, (1.0,), cv2.LINE_AA, 4)
+    else:
+        for centre, axes, angle in ellipses:
+            cv2.ellipse(window, (centre - (x0, y0), axes, angle), (1.0,), -1, cv2.LINE_AA)
+    return cv2.GaussianBlur(window, (0, 0), sigma), (x0, y0, x1, y1)
 
 
 def box_mask(box: tuple[int, int, int, int], size: int, inset: int = 3) -> np.ndarray:

@@ -35,7 +35,7 @@ from codec.bank import BankPicture, face_state
 from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
-from codec.render.compose import Candidate, box_mask, choose, region_window
+from codec.render.compose import Candidate, box_mask, choose, region_box_mask
 from codec.render.mesh_regions import find_regions
 
 CAVITY_RGB = np.array([42.0, 14.0, 16.0])  # a dark mouth interior, a little red
@@ -156,20 +156,21 @@ class MeshWarpRenderer:
             if pick.picture is None:
                 continue
             source = self.bank[pick.picture.slot]
-            self._paste(out, ids, tris, source, *region_window(lm, region, self.size))
+            self._paste(out, ids, tris, source, *region_box_mask(lm, region, self.size))
             if region == BankRegion.MOUTH:
                 mouth_open = source.mouth_open
         return mouth_open
 
     def _paste(self, out, ids, frame: _Triangles, source: _BankSource, mask: np.ndarray,
                box: tuple[int, int, int, int]) -> None:
-        """Blend the bank picture, warped along its own mesh, into `out` where `mask` (0
-        outside `box`) says."""
-        bx, by, bx1, by1 = box
-        rows, cols = np.nonzero(mask[by:by1, bx:bx1] > 1e-3)
+        """Blend the bank picture, warped along its own mesh, into `out` where `mask` (the
+        region's mask inside `box`) says."""
+        rows, cols = np.nonzero(mask > 1e-3)
         if not len(rows):
             return
-        y0, y1, x0, x1 = by + rows.min(), by + rows.max() + 1, bx + cols.min(), bx + cols.max() + 1
+        r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+        mask = mask[r0:r1, c0:c1]
+        y0, y1, x0, x1 = box[1] + r0, box[1] + r1, box[0] + c0, box[0] + c1
         window = ids[y0:y1, x0:x1]
         mx, my = _backward_map(window, self._sources(frame, source.src), frame.tris, self.size,
                                (x0, y0))  # fmt: skip
@@ -177,7 +178,7 @@ class MeshWarpRenderer:
         assert picture is not None
         sampled = cv2.remap(picture.canvas, mx, my, cv2.INTER_LINEAR)
         valid = cv2.remap(source.valid, mx, my, cv2.INTER_LINEAR)
-        alpha = mask[y0:y1, x0:x1] * valid * (window > frame.layers[1])  # not the sheet
+        alpha = mask * valid * (window > frame.layers[1])  # not the sheet
         part = out[y0:y1, x0:x1].astype(np.float32)
         a = alpha[..., None]
         out[y0:y1, x0:x1] = np.rint(part * (1 - a) + sampled * a).astype(np.uint8)
