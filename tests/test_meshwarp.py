@@ -95,3 +95,20 @@ def test_received_keypoints_move_the_mesh(model):
     assert before > 3.9 and np.abs(landed - target).max() < 0.25 * before
     far = np.linalg.norm(mesh[:, :2] - target[0], axis=1) > 60  # the forehead stays put
     assert np.abs(moved[far] - mesh[far]).max() < 0.2  # of a 4.5 px pull
+
+
+def test_four_connected_fills_cover_the_pixels_eight_connected_ones_do():
+    """The rasterizer fills with LINE_4 because it is cheaper; an OpenCV where the two cover
+    different pixels would change every frame, so this says so first."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        four, eight = np.zeros((64, 64), np.int32), np.zeros((64, 64), np.int32)
+        for i in range(1, 20):
+            centre = rng.uniform(0, 64, size=(1, 2))
+            corners = np.rint((centre + rng.normal(size=(3, 2)) * rng.uniform(0.3, 12)) * 16)
+            corners = corners.astype(np.int32)
+            cv2.fillConvexPoly(four, corners, i, cv2.LINE_4, 4)
+            cv2.fillConvexPoly(eight, corners, i, cv2.LINE_8, 4)
+        assert np.array_equal(four, eight)
