@@ -12,6 +12,7 @@ SUBCOMMANDS = {
     "sheet": ("benchmarks.contact_sheet", "hardest validation frames: original | mesh | neural"),
     "busy": ("benchmarks.busy", "the demo beside busy processes: frames and latency"),
     "live": ("benchmarks.live", "loopback call: latency and wire bytes at 1/2/4 frames/message"),
+    "message-rate": ("benchmarks.message_rate", "every 2nd frame sent, the rest made up"),
     "host": ("benchmarks.host", "calls one `facecodec host` holds: N replayed calls, rising"),
     "network": ("benchmarks.network", "the call over namespaced networks: loss, caps, delay, NAT"),
     "landmarks": ("benchmarks.landmark_parity", "converted face mesh vs the mediapipe package"),

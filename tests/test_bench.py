@@ -66,3 +66,32 @@ def test_bench_rd_quick_run(tmp_path):
     before = (out / "cells.jsonl").read_text()
     assert main(["--videos", str(videos), "--frames", "15", "--out", str(out), "--quick"]) == 0
     assert (out / "cells.jsonl").read_text() == before  # finished cells are not recomputed
+
+
+def test_message_rate_fills_are_exact_on_a_steady_motion():
+    """Made-up frames: on a motion that moves by equal steps, interpolation and
+    extrapolation land on the true frame and holding lags by one step; on the tiny head's
+    clip every fill gives finite errors for every landmark group."""
+    from pathlib import Path
+
+    from benchmarks.message_rate import GROUPS, _blend, _landmarks, clip_errors
+    from codec.prior.flame_io import load_prior
+    from codec.prior.params import FaceParams
+
+    model = load_prior()
+    pose = np.zeros((5, 3))
+
+    def at(t: float) -> FaceParams:
+        p = pose.copy()
+        p[0, 1], p[2, 0] = 0.05 * t, 0.02 * t
+        return FaceParams(np.zeros(4), np.full(6, 0.1 * t), p, 1.0 + 0.01 * t,
+                          np.array([128.0 + t, 128.0, 0.0]), 256)
+
+    truth = _landmarks(model, at(2))
+    assert np.abs(_landmarks(model, _blend(at(1), at(3), 0.5)) - truth).max() < 0.05
+    assert np.abs(_landmarks(model, _blend(at(0), at(1), 2.0)) - truth).max() < 0.05
+    assert np.abs(_landmarks(model, at(1)) - truth).max() > 0.5
+    clip = Path(__file__).parent / "fixtures" / "tiny_head" / "head.mp4"
+    errors = clip_errors(model, clip, 40)
+    assert all(len(errors[f][g]) > 5 and np.isfinite(errors[f][g]).all()
+               for f in errors for g in GROUPS)  # fmt: skip
