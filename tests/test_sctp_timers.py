@@ -27,3 +27,15 @@ def test_both_links_use_the_realtime_initial_timeout():
 
     assert asyncio.run(both()) == (RTO_INITIAL_S, RTO_INITIAL_S) != (RFC_4960_RTO_INITIAL_S,) * 2
     assert rtcsctptransport.SCTP_MAX_INIT_RETRANS == INIT_RETRANSMITS
+
+
+def test_ice_checks_are_retried_after_250_ms():
+    """aioice's first STUN retransmission, set for both peers (why: signaling/peer/ice_timers.py);
+    fails loudly if an aioice release stops reading the constant."""
+    from aioice import stun
+
+    from signaling.peer.ice_timers import RETRY_RTO_S, ice_timers_apply
+    from signaling.peer.rtc import peer_connection
+
+    asyncio.run(peer_connection(()).close())
+    assert ice_timers_apply() and stun.RETRY_RTO == RETRY_RTO_S == 0.25
