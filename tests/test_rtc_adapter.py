@@ -80,3 +80,41 @@ def test_one_sack_for_two_packets_and_none_owed_for_long():
 
     motion_sacks, arrived, acked_alone = asyncio.run(call())
     assert arrived == 20 and 9 <= motion_sacks <= 14 and acked_alone  # a slow turn may flush early
+
+
+def test_dtls_handshake_datagrams_go_out_twice_and_data_once(monkeypatch):
+    """Both peers send each handshake datagram twice (signaling/peer/dtls.py); after the
+    handshake, what they send goes once."""
+    from aioice import Connection
+
+    from signaling.peer.dtls import doubling_applies
+
+    assert doubling_applies(), "aiortc changed its DTLS flush: update signaling/peer/dtls.py"
+    sent: list[bytes] = []
+    send = Connection.send
+
+    async def counted(self, data: bytes) -> None:
+        sent.append(bytes(data))
+        await send(self, data)
+
+    monkeypatch.setattr(Connection, "send", counted)
+
+    async def call() -> None:
+        tx = RtcReceiverLink("rx", (), 0.0, 0, 160)
+        rx = RtcSenderLink("tx", Inbox(ReceiverConfig(), ReceiverStats()))
+        try:
+            await tx.accept(await rx.answer(await tx.offer()))
+            await until(lambda: tx.open, 30, "the data channels to open")
+            tx.send_control([b"y" * 1200])
+            await until(lambda: len(rx.inbox.control) == 1, 10, "the control message")
+            handshake = lambda: [d for d in sent if d[0] in (20, 22)]  # noqa: E731
+            await until(lambda: all(handshake().count(d) >= 2 for d in handshake()), 10,
+                        "each handshake datagram's second copy")  # fmt: skip
+        finally:
+            await tx.close()
+            await rx.close()
+
+    asyncio.run(call())
+    handshake = [d for d in sent if d[0] in (20, 22)]  # DTLS handshake, change cipher spec
+    data = [d for d in sent if d[0] == 23 and len(d) > 1200]  # the control message's record
+    assert len(set(handshake)) >= 4 and data and all(sent.count(d) == 1 for d in data)

@@ -14,15 +14,18 @@ from __future__ import annotations
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection
 
 from signaling.peer.acks import use_delayed_acks
+from signaling.peer.dtls import use_doubled_handshake
 from signaling.peer.ice_timers import use_realtime_ice_timers
 from signaling.peer.sctp import sctp_has, use_realtime_timers
 
 
 def peer_connection(ice_servers: tuple[dict, ...]) -> RTCPeerConnection:
     """A peer connection with these STUN/TURN servers, the realtime SCTP and ICE timers
-    (`sctp.py`, `ice_timers.py`) and delayed SCTP acknowledgements (`acks.py`)."""
+    (`sctp.py`, `ice_timers.py`), DTLS handshake datagrams sent twice (`dtls.py`) and
+    delayed SCTP acknowledgements (`acks.py`)."""
     use_realtime_timers()
     use_realtime_ice_timers()
+    use_doubled_handshake()
     use_delayed_acks()
     return RTCPeerConnection(RTCConfiguration([RTCIceServer(**s) for s in ice_servers]))
 
