@@ -57,17 +57,10 @@ def region_mask(lm68: np.ndarray, region: BankRegion, size: int) -> np.ndarray:
     The mouth's follows its outer lip line, grown. Each eye's is an ellipse sized by the eye's
     width alone, so it covers both lids however far they are apart (a closed eye's landmarks
     span almost no height)."""
-    return region_window(lm68, region, size)[0]
-
-
-def region_window(lm68: np.ndarray, region: BankRegion,
-                  size: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """`region_mask`, and the box (x0, y0, x1, y1) outside which it is 0."""
-    window, box = region_box_mask(lm68, region, size)
+    window, (x0, y0, x1, y1) = region_box_mask(lm68, region, size)
     mask = np.zeros((size, size), np.float32)
-    x0, y0, x1, y1 = box
     mask[y0:y1, x0:x1] = window
-    return mask, box
+    return mask
 
 
 def region_box_mask(lm68: np.ndarray, region: BankRegion,

@@ -34,9 +34,9 @@ def use_doubled_handshake() -> None:
         return
 
     async def write_ssl(self) -> None:
-        ice = self.transport
         if self._state != State.CONNECTING:
             return await original(self)
+        ice = self.transport
         _wrap(ice)
         setattr(ice, _MARK, True)
         try:
