@@ -1,12 +1,14 @@
-"""The packet types and their exact byte layout (format version 3; versions 1 and 2 still
+"""The packet types and their exact byte layout (format version 4; versions 1 to 3 still
 decode).
 
 Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. Version 2
 added eye gaze to `Motion` (and its step and orders to `Hello`); version 3 added the
 reference bank: a `Reference` may be a bank picture (`BankSlot`: which slot it fills, which
 region it shows, and the box of the crop it covers) that the receiver composes into the
-frames of the base reference Motion is coded against. A stream's version is its Hello's, and
-every Motion must match it. `Hello`,
+frames of the base reference Motion is coded against. Version 4 added the background's follow
+to `Motion`: how much of the head's motion the two rings around the face follow, chosen by
+the sender per frame (three bits each; older streams decode with the fixed levels they were
+rendered with). A stream's version is its Hello's, and every Motion must match it. `Hello`,
 `Reference`, `Bye` and `Clock` carry a msgpack array after it, zstd-compressed only when that is
 smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
 msgpack array of the same integers is 2.8× larger (92.8 against 33.4 bytes a frame on
@@ -36,8 +38,8 @@ from bitstream.limits import (
 )
 from bitstream.quantize import Steps
 
-VERSION = 3
-READABLE = (1, 2, 3)  # versions this decoder reads
+VERSION = 4
+READABLE = (1, 2, 3, 4)  # versions this decoder reads
 
 
 class PacketType(enum.IntEnum):
@@ -59,6 +61,9 @@ class MotionMode(enum.IntEnum):
 DEFAULT_ORDERS = (4, 3, 5, 0, 3, 0, 1)
 GAZE_ORDERS = (2, 0)  # gaze pitch and yaw, vergence (version 2 on)
 TIME_ORDER = 0  # offline and well-paced live streams send 0: one bit
+FOLLOW_BITS = 3  # per ring: levels 0..7 of FOLLOW_STEP (version 4 on)
+FOLLOW_STEP = 0.25
+DEFAULT_FOLLOW = (4, 2)  # inner ring all of the head's motion, outer ring half: versions 1-3
 SEQ_BITS = 12  # wraps every 164 s at 25 fps; receivers unwrap against the last frame seen
 
 
@@ -79,6 +84,10 @@ class Hello:
     @property
     def has_gaze(self) -> bool:
         return self.version >= 2
+
+    @property
+    def has_follow(self) -> bool:
+        return self.version >= 4
 
     def __post_init__(self) -> None:
         if not self.expr_orders:
@@ -143,6 +152,7 @@ class Motion:
     expression: tuple[int, ...]
     keypoints: tuple[int, ...] = field(default=())  # K*3 residuals in keypoints mode
     gaze: tuple[int, int, int] = (0, 0, 0)  # eyes' pitch, yaw (mean of both), vergence (L - R yaw)
+    follow: tuple[int, int] = DEFAULT_FOLLOW  # inner and outer ring, in FOLLOW_STEPs
 
 
 @dataclass(frozen=True)
@@ -241,6 +251,13 @@ def _motion_bits(m: Motion, hello: Hello) -> bytes:
         w.seg(m.gaze[2], hello.gaze_orders[1])
     elif any(m.gaze):
         raise ValueError("a version 1 stream carries no gaze")
+    if hello.has_follow:
+        for v in m.follow:
+            if not 0 <= v < 1 << FOLLOW_BITS:
+                raise ValueError(f"follow level {v} out of range 0..{(1 << FOLLOW_BITS) - 1}")
+            w.bits(v, FOLLOW_BITS)
+    elif tuple(m.follow) != DEFAULT_FOLLOW:
+        raise ValueError("a stream before version 4 carries no follow levels")
     for v, k in zip(m.expression, hello.expr_orders, strict=True):
         w.seg(v, k)
     for v in m.keypoints:
@@ -307,11 +324,14 @@ def _motion_from(body: bytes, hello: Hello) -> Motion:
     if hello.has_gaze:
         k_gaze, k_verge = hello.gaze_orders
         gaze = (r.seg(k_gaze), r.seg(k_gaze), r.seg(k_verge))
+    follow = DEFAULT_FOLLOW
+    if hello.has_follow:
+        follow = (r.bits(FOLLOW_BITS), r.bits(FOLLOW_BITS))
     expression = tuple(r.seg(k) for k in hello.expr_orders)
     keypoints = tuple(r.seg(k_kp) for _ in range(3 * hello.keypoints))
     r.finish()
     return Motion(seq, offset, ref, rotation, scale, translation, depth, jaw, expression, keypoints,
-                  gaze)
+                  gaze, follow)
 
 
 class _Fields:

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_STEP
 from codec.prior.params import FaceParams
+
+DEFAULT_BACKGROUND = (DEFAULT_FOLLOW[0] * FOLLOW_STEP, DEFAULT_FOLLOW[1] * FOLLOW_STEP)
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,8 @@ class DrivingState:
     """One decoded frame's motion: parameters on the reference's identity, and keypoints.
 
     `params.beta` is the reference's β (the sender never sends identity per frame);
-    `keypoints` is K×3 in the crop's normalized cube, or None in params mode.
+    `keypoints` is K×3 in the crop's normalized cube, or None in params mode; `follow` is how
+    much of the head's motion the background's inner and outer rings follow (0: pinned).
     """
 
     seq: int
@@ -26,3 +30,4 @@ class DrivingState:
     ref_id: int
     params: FaceParams
     keypoints: np.ndarray | None
+    follow: tuple[float, float] = DEFAULT_BACKGROUND

@@ -73,7 +73,7 @@ class NeuralRenderer:
             self.features = self.net.appearance(self.source)
         self.reference = params
         if self.mesh is not None:
-            self.mesh.set_reference(small, _at_size(params, s))
+            self.mesh.set_reference(small, params.at_size(s))
         else:
             self.kp_source = motion_input(self.model, params, params, self.config.keypoints,
                                           self.config.expr_max)
@@ -108,11 +108,11 @@ class NeuralRenderer:
 
     def _mesh_inputs(self, driving: DrivingState) -> list[torch.Tensor]:
         s = self.config.size
-        params = _at_size(driving.params, s)
+        params = driving.params.at_size(s)
         keypoints = driving.keypoints if params is driving.params else None
         assert self.mesh is not None
         warped, maps = self.mesh.render_with_map(
-            DrivingState(driving.seq, driving.time_ms, driving.ref_id, params, keypoints))
+            replace(driving, params=params, keypoints=keypoints))
         return [self._tensor(warped), self._array(pixel_map_to_grid(maps, s)),
                 self._array(expression_code(params, self.config.expr_max))]
 
@@ -155,14 +155,6 @@ def _mode(device: torch.device):
     if device.type == "cuda":
         stack.enter_context(torch.autocast("cuda", torch.bfloat16))
     return stack
-
-
-def _at_size(params: FaceParams, size: int) -> FaceParams:
-    """The same face in a crop of another size (the camera scales with it)."""
-    if params.crop_size == size:
-        return params
-    k = size / params.crop_size
-    return replace(params, scale=params.scale * k, trans=params.trans * k, crop_size=size)
 
 
 def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):

@@ -4,14 +4,23 @@ bounds, old streams, and a receiver that joins late."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from benchmarks.metrics import region_psnr
-from bitstream import BankRegion, BitstreamError, PacketType, decode_packet, packet_type
+from bitstream import (
+    VERSION,
+    BankRegion,
+    BitstreamError,
+    PacketType,
+    decode_packet,
+    encode_packet,
+    packet_type,
+)
 from bitstream.body import pack_body
-from bitstream.packets import _fields
+from bitstream.packets import DEFAULT_FOLLOW, _fields
 from codec.bank import BankConfig, BankPlanner, FaceState, face_state
 from codec.config import EncoderConfig, without_refresh
 from codec.decoder import Decoder
@@ -141,30 +150,31 @@ def test_a_version_2_stream_still_decodes(model, talking):
     packets, _, _ = talking
     single = [p for p in packets if not (packet_type(p) == PacketType.REFERENCE
                                          and decode_packet(p).bank is not None)]  # fmt: skip
-    old = [_as_version_2(p) for p in single]
-    _, now, _ = play(model, single)
-    _, then, _ = play(model, old)
+    _, now, _ = play(model, _written_as(single, VERSION))
+    _, then, _ = play(model, _written_as(single, 2))
     assert now.keys() == then.keys() and all(
         np.array_equal(now[s].image, then[s].image) for s in now)
 
 
-def _as_version_2(data: bytes) -> bytes:
-    """The same packet as a version 2 writer made it (no bank field in a Reference)."""
-    kind = packet_type(data)
-    if kind == PacketType.MOTION:
-        return bytes([2 << 4 | data[0] & 15]) + data[1:]
-    packet = decode_packet(data) if kind != PacketType.HELLO else None
-    if kind == PacketType.HELLO:
-        from dataclasses import replace
-
-        hello = decode_packet(data)
-        _, fields = _fields(replace(hello, version=2))
-    else:
-        _, fields = _fields(packet)
-    if kind == PacketType.REFERENCE:
-        fields = fields[:4]
-    body, compressed = pack_body(fields)
-    return bytes([2 << 4 | compressed << 3 | kind]) + body
+def _written_as(packets: list[bytes], version: int) -> list[bytes]:
+    """A bank-less stream as a writer of `version` made it: Motion's follow at the levels
+    versions before 4 rendered with, and before version 3 no bank field in a Reference."""
+    out, hello, old = [], None, None
+    for data in packets:
+        kind = packet_type(data)
+        if kind == PacketType.HELLO:
+            hello = decode_packet(data)
+            old = replace(hello, version=version)
+            out.append(encode_packet(old))
+        elif kind == PacketType.MOTION:
+            motion = replace(decode_packet(data, hello), follow=DEFAULT_FOLLOW)
+            out.append(encode_packet(motion, old))
+        elif kind == PacketType.REFERENCE and version < 3:
+            body, compressed = pack_body(_fields(decode_packet(data))[1][:4])
+            out.append(bytes([version << 4 | compressed << 3 | kind]) + body)
+        else:
+            out.append(data)
+    return out
 
 
 def test_a_bank_picture_out_of_the_crop_or_before_a_reference_is_refused(model, talking):

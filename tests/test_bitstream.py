@@ -33,6 +33,7 @@ from bitstream import (
     read_packets,
 )
 from bitstream.limits import MAX_BANK_SLOTS, MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
+from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS
 from bitstream.tools.fuzz import mutations, random_motion, sample_hello, sample_packets
 
 GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"
@@ -53,7 +54,7 @@ def test_golden_file_bytes_are_unchanged():
     assert buf.getvalue() == GOLDEN.read_bytes()
 
 
-@pytest.mark.parametrize("version", [1, 2, VERSION])
+@pytest.mark.parametrize("version", [1, 2, 3, VERSION])
 def test_golden_files_decode(version):
     """Every version's golden stream still decodes: old recordings keep playing."""
     packets = list(read_packets(GOLDEN.with_name(f"bitstream_v{version}.fcs")))
@@ -67,6 +68,8 @@ def test_golden_files_decode(version):
     assert any(any(m.gaze) for m in motions) == (version >= 2)
     banked = [r.bank for r in references if r.bank is not None]
     assert banked == ([BankSlot(2, BankRegion.MOUTH, (80, 160, 96, 64))] if version >= 3 else [])
+    follows = {m.follow for m in motions}
+    assert (follows == {DEFAULT_FOLLOW}) == (version < 4)
 
 
 def test_a_bank_picture_round_trips_and_its_fields_are_checked():
@@ -114,13 +117,29 @@ def test_motion_is_small_and_exact():
 
 def test_gaze_costs_about_a_byte():
     """Version 2: gaze pitch and yaw (order 2) and vergence (order 0) after the jaw."""
-    hello = sample_hello(n=20, k=0)
+    hello = sample_hello(n=20, k=0, version=2)
     still = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20)
     looking = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20, gaze=(-3, 9, 1))
     for m in (still, looking):
         assert decode_packet(encode_packet(m, hello), hello) == m
     a, b = (len(encode_packet(m, hello)) for m in (still, looking))
     assert a == 14 and b - a <= 2
+
+
+def test_follow_levels_cost_six_bits_and_are_checked():
+    """Version 4: the rings' follow after the gaze, three bits each; older streams carry the
+    fixed levels their receivers rendered with and refuse others."""
+    v3, v4 = sample_hello(n=20, k=0, version=3), sample_hello(n=20, k=0)
+    m = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20, gaze=(-3, 9, 1))
+    bits = [8 * len(encode_packet(m, h)) for h in (v3, v4)]
+    assert 2 * FOLLOW_BITS - 8 < bits[1] - bits[0] <= 2 * FOLLOW_BITS + 8
+    pinned = replace(m, follow=(0, 7))
+    assert decode_packet(encode_packet(pinned, v4), v4) == pinned
+    assert decode_packet(encode_packet(m, v3), v3).follow == DEFAULT_FOLLOW
+    with pytest.raises(ValueError, match="no follow"):
+        encode_packet(pinned, v3)
+    with pytest.raises(ValueError, match="out of range"):
+        encode_packet(replace(m, follow=(8, 0)), v4)
 
 
 @settings(max_examples=200, deadline=None)
@@ -148,7 +167,7 @@ def test_hello_round_trips(n, k):
     "data, message",
     [
         (b"", "empty"),
-        (bytes([0x41]), "version 4, this decoder reads versions 1, 2, 3"),
+        (bytes([0x51]), "version 5, this decoder reads versions 1, 2, 3, 4"),
         (bytes([0x17]), "unknown type 7"),
         (bytes([0x13]), "before the stream's Hello"),
         (bytes([0x14]) + msgpack.packb(["x"]), "expected 2 fields"),

@@ -171,7 +171,7 @@ def test_damaged_packets_never_crash_the_decoder(model):
     for data in stream:
         dec.push(data)
     rejected = frames = 0
-    for data in mutations(stream, random.Random(3), 400):
+    for data in mutations(stream, random.Random(3), 600):
         try:
             out = dec.push(data)
         except BitstreamError:

@@ -60,7 +60,7 @@ def random_motion(hello: Hello, rng: random.Random, seq: int = 0) -> Motion:
         a, b, c = (rng.randint(-spread, spread) for _ in range(3))
         return a, b, c
 
-    return Motion(
+    motion = Motion(
         seq=seq % 4096, time_offset_ms=rng.randint(-40, 40), ref_id=rng.randrange(256),
         rotation=three(200), scale=rng.randint(-50, 50),
         translation=(rng.randint(-500, 500), rng.randint(-500, 500)),
@@ -69,6 +69,9 @@ def random_motion(hello: Hello, rng: random.Random, seq: int = 0) -> Motion:
         gaze=(rng.randint(-20, 20), rng.randint(-20, 20), rng.randint(-2, 2))
         if hello.has_gaze else (0, 0, 0),
     )  # fmt: skip
+    if hello.has_follow:  # drawn last, so older versions' samples stay as they were
+        motion = replace(motion, follow=(rng.randrange(8), rng.randrange(8)))
+    return motion
 
 
 def mutations(packets: list[bytes], rng: random.Random, count: int) -> Iterator[bytes]:

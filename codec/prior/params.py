@@ -43,6 +43,13 @@ class FaceParams:
     def with_identity(self, beta: np.ndarray) -> FaceParams:
         return replace(self, beta=np.asarray(beta))
 
+    def at_size(self, size: int) -> FaceParams:
+        """The same face in a crop of another size (the camera scales with it)."""
+        if self.crop_size == size:
+            return self
+        k = size / self.crop_size
+        return replace(self, scale=self.scale * k, trans=self.trans * k, crop_size=size)
+
     def to_crop(self, model_points: np.ndarray) -> np.ndarray:
         """Model-space points (unposed by the global rotation) -> crop pixels (x, y, z)."""
         return self.scale * model_points @ (FLIP @ self.rotation).T + self.trans

@@ -5,8 +5,10 @@ Every output pixel gets one source position from a piecewise-affine backward map
 into a triangle-id buffer back to front:
 
 1. a background sheet (Delaunay over the face's outline, two rings around it and the crop
-   border): the inner ring moves with the head, the outer ring half as much, the border
-   stays, so hair, neck and background follow the head without tearing at its edge;
+   border): the rings follow the head's motion as far as the frame's `follow` says (by
+   default the inner ring all of it, the outer ring half; the sender picks the levels that
+   fit its frame, `codec/background.py`), the border stays, so hair, neck and background
+   move with the head, or stay put, without tearing at its edge;
 2. fans over the mesh's holes: the eyes (so closing lids cover them) and the mouth, whose
    interior is shaded as a dark cavity when it opens wider than in the reference; inside
    each eye opening the picture slides by the iris's motion (gaze), under the lids;
@@ -45,8 +47,7 @@ CAVITY_RGB = np.array([42.0, 14.0, 16.0])  # a dark mouth interior, a little red
 class MeshWarpConfig:
     inner_ring: float = 1.3  # ring radii relative to the face outline, from its centre
     outer_ring: float = 1.9
-    outer_follow: float = 0.5  # how much of the head's motion the outer ring follows
-    neck_follow: float = 0.5  # ...and the inner ring straight below the chin
+    neck_follow: float = 0.5  # the inner ring straight below the chin follows this share
     border_points: int = 4  # control points per crop side, besides the corners
     keypoint_sigma: float = 0.05  # reach of a keypoint's correction, fraction of the crop
     keypoint_ridge: float = 0.05  # smooths the correction where keypoints crowd
@@ -121,14 +122,31 @@ class MeshWarpRenderer:
         out, maps = self._render(driving)
         return out, np.stack(maps, axis=-1)
 
-    def _render(self, driving: DrivingState) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    def render_background(self, driving: DrivingState) -> np.ndarray:
+        """Only the background sheet, with the reference's face left where it was: what the
+        sender compares with its frame, outside the face, to choose `follow`."""
+        mesh = self._driving_mesh(driving)
+        dst_tris = self._sheet(mesh[:, :2], driving.follow)[self.sheet_tris]
+        ids = self._rasterize(dst_tris)
+        mx, my = _backward_map(ids, self.src_sheet, dst_tris, self.size)
+        return cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+    def face_outline(self, driving: DrivingState) -> np.ndarray:
+        """The face's outline in the frame (the sheet's inner edge), (L, 2) crop px."""
+        return self._driving_mesh(driving)[self.outline, :2]
+
+    def _driving_mesh(self, driving: DrivingState) -> np.ndarray:
         if not self._ready:
             raise RuntimeError("set_reference must be called before render")
         mesh = mesh_in_crop(self.model, driving.params)
         if driving.keypoints is not None and len(driving.keypoints):
             mesh = self._onto_keypoints(mesh, driving.keypoints)
+        return mesh
+
+    def _render(self, driving: DrivingState) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        mesh = self._driving_mesh(driving)
         dst, depth = mesh[:, :2], mesh[:, 2]
-        frame = self._triangles(dst, depth)
+        frame = self._triangles(dst, depth, driving.follow)
         ids = self._rasterize(frame.tris)
         maps = _backward_map(ids, self._sources(frame, self.src), frame.tris, self.size)
         out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
@@ -183,21 +201,25 @@ class MeshWarpRenderer:
         a = alpha[..., None]
         out[y0:y1, x0:x1] = np.rint(part * (1 - a) + sampled * a).astype(np.uint8)
 
-    def _triangles(self, dst: np.ndarray, depth: np.ndarray) -> _Triangles:
+    def _triangles(self, dst: np.ndarray, depth: np.ndarray, follow) -> _Triangles:
         """The frame's triangles, back to front: the background sheet, the holes' fans, the
         skin sorted by depth (far first, so the far side of a turned head is hidden)."""
-        c = self.config
-        sim = _similarity(self.src[self.outline], dst[self.outline])
-        ring1, ring2 = np.split(self.rings_src, 2)
-        f = self.follow[:, None]
-        moved1 = ring1 + f * (_apply(sim, ring1) - ring1)
-        moved2 = ring2 + c.outer_follow * f * (_apply(sim, ring2) - ring2)
-        dst_sheet = np.concatenate([dst[self.outline], moved1, moved2, self.border])
+        dst_sheet = self._sheet(dst, follow)
         skin = self.skin[np.argsort(-depth[self.skin].mean(1), kind="stable")]
         parts = [dst_sheet[self.sheet_tris], *(_fan(dst[loop]) for loop in self.holes),
                  dst[skin]]  # fmt: skip
         layers = np.cumsum([0] + [len(p) for p in parts])
         return _Triangles(dst, np.concatenate(parts), layers, skin)
+
+    def _sheet(self, dst: np.ndarray, follow: tuple[float, float]) -> np.ndarray:
+        """The sheet's points in the frame: the face's outline, the rings moved by their
+        share (`follow`) of the similarity that takes the outline there, the crop border."""
+        sim = _similarity(self.src[self.outline], dst[self.outline])
+        ring1, ring2 = np.split(self.rings_src, 2)
+        f = self.follow[:, None]
+        moved1 = ring1 + follow[0] * f * (_apply(sim, ring1) - ring1)
+        moved2 = ring2 + follow[1] * f * (_apply(sim, ring2) - ring2)
+        return np.concatenate([dst[self.outline], moved1, moved2, self.border])
 
     def _sources(self, frame: _Triangles, src: np.ndarray) -> np.ndarray:
         """Where each of the frame's triangles lies in a picture whose mesh is `src`: its own
