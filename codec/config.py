@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bitstream import Steps
+from codec.background import BackgroundConfig
 from codec.bank import BankConfig
 from codec.prior.crop import CropConfig
 from codec.prior.fitting import FitConfig
@@ -41,6 +42,9 @@ class EncoderConfig:
     # Bank pictures of the mouth and eyes when a frame shows what no held picture covers
     # (codec/bank.py); slots=0 turns the bank off.
     bank: BankConfig = field(default_factory=BankConfig)
+    # How far the background follows the head, fitted per frame against the crop
+    # (codec/background.py); choose=False sends the fixed levels older streams used.
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
 
     def __post_init__(self) -> None:
         from codec.picture import CODECS

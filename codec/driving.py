@@ -13,7 +13,13 @@ import numpy as np
 from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_STEP
 from codec.prior.params import FaceParams
 
-DEFAULT_BACKGROUND = (DEFAULT_FOLLOW[0] * FOLLOW_STEP, DEFAULT_FOLLOW[1] * FOLLOW_STEP)
+
+def follow_shares(levels: tuple[int, int]) -> tuple[float, float]:
+    """The rings' shares of the head's motion from their levels on the wire."""
+    return levels[0] * FOLLOW_STEP, levels[1] * FOLLOW_STEP
+
+
+DEFAULT_BACKGROUND = follow_shares(DEFAULT_FOLLOW)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ crop (`reference_flow.py`), fit the prior (the first face frame is the reference
 and the picture the receiver warps), quantize the motion against the reference and pack it.
 A new reference is sent when the head leaves what the current one covers (turned or scaled
 too far), at most every `min_refresh_s`. Beside it, bank pictures of the mouth and eyes
-(`bank.py`) are sent when a frame shows them further open or closed than any held picture.
+(`bank.py`) are sent when a frame shows them further open or closed than any held picture,
+and each Motion says how far the background follows the head (`background.py`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from bitstream import (
     expression_steps,
 )
 from bitstream.limits import KEPT_REFERENCES
+from codec.background import BackgroundChooser
 from codec.bank import BankPlanner, BankShot, FaceState, face_state
 from codec.config import EncoderConfig
-from codec.driving import DrivingState
+from codec.driving import DrivingState, follow_shares
 from codec.motion import MotionCodec, reference_params, to_wire
 from codec.picture import encode_picture
 from codec.prior.crop import CropBox
@@ -132,6 +134,7 @@ class Encoder:
         self.track = FaceTrack(config.crop, second_look=config.landmark_looks == 2)
         self.flow = ReferenceFlow(config.flow)
         self.bank = BankPlanner(config.bank, self.fps)
+        self.background = BackgroundChooser(model, config.background)
         self._bank_packets: dict[int, bytes] = {}  # slot -> the bank picture it holds
         self.references_sent = self.bank_pictures_sent = 0
         self.seq = 0
@@ -186,9 +189,11 @@ class Encoder:
         offset = 0 if time_ms is None else round(time_ms - nominal)
         assert self.ref is not None  # _needs_reference made one
         motion, decoded = self.motion.encode(fitted, self.ref, self.ref_id, seq, offset)
+        follow = self.background(seq, face.crop, decoded)
+        motion = replace(motion, follow=follow)
         packet = encode_packet(motion, self.hello)
         packets.append(packet)
-        decoded = replace(decoded, time_ms=nominal + offset)
+        decoded = replace(decoded, time_ms=nominal + offset, follow=follow_shares(follow))
         ms = (time.perf_counter() - t0) * 1000
         return EncodedFrame(
             seq, packets, len(packet), ref_bytes, crop, face.box, landmarks, fitted,
@@ -299,6 +304,7 @@ class Encoder:
         self._ref_state = offer.state
         self.bank.set_base(self._ref_state)
         self.flow.set_reference(offer.crop, offer.landmarks)
+        self.background.set_reference(offer.crop, offer.params)
 
 
 @dataclass(frozen=True)

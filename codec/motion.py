@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 
 from bitstream import BitstreamError, Hello, Motion, MotionMode, RefParams, dequantize, quantize
-from bitstream.packets import FOLLOW_STEP, SEQ_BITS
-from codec.driving import DrivingState
+from bitstream.packets import SEQ_BITS
+from codec.driving import DrivingState, follow_shares
 from codec.prior.flame import JAW, JOINTS, FlameModel
 from codec.prior.gaze import EYES
 from codec.prior.keypoints import driving_keypoints
@@ -122,8 +122,7 @@ class MotionCodec:
         if self.keypoints:
             keypoints = driving_keypoints(self.model, ref, params, self.keypoints)
             keypoints = self._add_residual(keypoints, m)
-        follow = (m.follow[0] * FOLLOW_STEP, m.follow[1] * FOLLOW_STEP)
-        return DrivingState(seq, time_ms, m.ref_id, params, keypoints, follow)
+        return DrivingState(seq, time_ms, m.ref_id, params, keypoints, follow_shares(m.follow))
 
     def _add_residual(self, predicted: np.ndarray, m: Motion) -> np.ndarray:
         """Predicted keypoints plus the packet's residuals: the same sum on both ends."""

@@ -122,18 +122,20 @@ class MeshWarpRenderer:
         out, maps = self._render(driving)
         return out, np.stack(maps, axis=-1)
 
-    def render_background(self, driving: DrivingState) -> np.ndarray:
-        """Only the background sheet, with the reference's face left where it was: what the
-        sender compares with its frame, outside the face, to choose `follow`."""
-        mesh = self._driving_mesh(driving)
-        dst_tris = self._sheet(mesh[:, :2], driving.follow)[self.sheet_tris]
-        ids = self._rasterize(dst_tris)
-        mx, my = _backward_map(ids, self.src_sheet, dst_tris, self.size)
-        return cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-
-    def face_outline(self, driving: DrivingState) -> np.ndarray:
-        """The face's outline in the frame (the sheet's inner edge), (L, 2) crop px."""
-        return self._driving_mesh(driving)[self.outline, :2]
+    def render_backgrounds(self, driving: DrivingState, follows) -> tuple[list, np.ndarray]:
+        """The background sheet alone, once per `follows` entry, with the reference's face
+        left where it was, and the face's outline in the frame: what the sender compares
+        with its frame, outside the face, to choose the follow levels."""
+        dst = self._driving_mesh(driving)[:, :2]
+        sim = _similarity(self.src[self.outline], dst[self.outline])
+        frames = []
+        for follow in follows:
+            dst_tris = self._sheet(dst, follow, sim)[self.sheet_tris]
+            ids = self._rasterize(dst_tris)
+            mx, my = _backward_map(ids, self.src_sheet, dst_tris, self.size)
+            frames.append(cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REFLECT101))  # fmt: skip
+        return frames, dst[self.outline]
 
     def _driving_mesh(self, driving: DrivingState) -> np.ndarray:
         if not self._ready:
@@ -211,10 +213,11 @@ class MeshWarpRenderer:
         layers = np.cumsum([0] + [len(p) for p in parts])
         return _Triangles(dst, np.concatenate(parts), layers, skin)
 
-    def _sheet(self, dst: np.ndarray, follow: tuple[float, float]) -> np.ndarray:
+    def _sheet(self, dst: np.ndarray, follow: tuple[float, float], sim=None) -> np.ndarray:
         """The sheet's points in the frame: the face's outline, the rings moved by their
-        share (`follow`) of the similarity that takes the outline there, the crop border."""
-        sim = _similarity(self.src[self.outline], dst[self.outline])
+        share (`follow`) of the similarity `sim` that takes the outline there, the border."""
+        if sim is None:
+            sim = _similarity(self.src[self.outline], dst[self.outline])
         ring1, ring2 = np.split(self.rings_src, 2)
         f = self.follow[:, None]
         moved1 = ring1 + follow[0] * f * (_apply(sim, ring1) - ring1)
