@@ -97,6 +97,10 @@ def parse(argv):
                    help="facecodec's reference bank: bank pictures held (0: one reference "
                    'only), each value its own cells, named with " bank=S" (default: the '
                    "encoder's, unnamed)")
+    p.add_argument("--background", nargs="+", default=None, choices=("fit", "fixed"),
+                   help="how far the background follows the head: fitted per frame by the "
+                   "sender, or the fixed levels of streams before version 4; each value its "
+                   'own cells, named with " bg=..." (default: the encoder\'s, unnamed)')
     p.add_argument("--checkpoint", default=None,
                    help="also run every facecodec setting with this neural renderer checkpoint")
     return p.parse_args(argv)  # fmt: skip
@@ -129,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         grid = [g for g in grid if not g[0].startswith("facecodec")] + [
             (system, f"{name} bank={n}", {**params, "bank_slots": n})
             for n in args.bank_slots for system, name, params in grid
+            if system.startswith("facecodec")]  # fmt: skip
+    if args.background is not None:
+        grid = [g for g in grid if not g[0].startswith("facecodec")] + [
+            (system, f"{name} bg={b}", {**params, "background": b})
+            for b in args.background for system, name, params in grid
             if system.startswith("facecodec")]  # fmt: skip
     clips = list_clips(args.videos)
     if args.held_out:
@@ -234,6 +243,7 @@ class SourceClip:
         """Encode, then decode what arrives: with `loss`, each Motion packet is lost at that
         rate (Hello and Reference travel on the reliable channel and always arrive)."""
         from bitstream import PacketType, packet_type
+        from codec.background import BackgroundConfig
         from codec.bank import BankConfig
         from codec.config import EncoderConfig, without_refresh
         from codec.decoder import Decoder
@@ -245,8 +255,10 @@ class SourceClip:
         params = dict(params)
         checkpoint = params.pop("checkpoint", None)
         bank = BankConfig(slots=params.pop("bank_slots", BankConfig.slots))
+        background = BackgroundConfig(choose=params.pop("background", "fit") == "fit")
         model = load_prior(None)
-        config = replace(without_refresh(EncoderConfig(**params)), bank=bank)
+        config = replace(without_refresh(EncoderConfig(**params)), bank=bank,
+                         background=background)  # fmt: skip
         renderer = make_renderer("neural" if checkpoint else "meshwarp", model, checkpoint)
         enc, dec = Encoder(model, config, self.fps), Decoder(model, renderer)
         rng = np.random.default_rng(seed)

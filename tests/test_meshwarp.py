@@ -57,6 +57,28 @@ def test_a_moved_head_moves_the_picture_with_it(model, picture):
     assert psnr(out[corner], picture[corner]) > 40  # the crop's corners stay put
 
 
+def test_a_pinned_background_stays_while_the_head_moves(model, picture):
+    """Follow levels (0, 0): both rings stay, so outside the inner ring the frame is the
+    reference; by default the background there moves with the head."""
+    import cv2
+
+    r = MeshWarpRenderer(model)
+    ref = reference(model)
+    r.set_reference(picture, ref)
+    moved = replace(ref, trans=ref.trans + np.array([6.0, 0.0, 0.0]))
+    inner = np.split(r.rings_src, 2)[0]
+    hull = cv2.convexHull(inner.astype(np.float32))[:, 0]
+    outside = np.ones((256, 256), np.uint8)
+    cv2.fillConvexPoly(outside, np.rint(hull).astype(np.int32), 0)
+    cv2.erode(outside, np.ones((5, 5), np.uint8), dst=outside)  # clear of the ring's edge
+    pinned = r.render(DrivingState(0, 0.0, 0, moved, None, follow=(0.0, 0.0)))
+    default = r.render(DrivingState(0, 0.0, 0, moved, None))
+    keep = outside.astype(bool)
+    assert keep.sum() > 20000
+    assert psnr(pinned[keep], picture[keep]) > 40
+    assert psnr(default[keep], picture[keep]) < 30
+
+
 def test_a_mouth_opened_past_the_reference_is_dark_inside(model, picture):
     r = MeshWarpRenderer(model)
     ref = reference(model)
