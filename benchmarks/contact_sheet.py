@@ -1,10 +1,12 @@
 """`facecodec bench sheet`: validation frames side by side, original | mesh warp | neural;
 with `--before-after`, original | before | after for the sender's face fit; with `--bank`,
-original | one reference | reference bank (both by the mesh warp).
+original | one reference | reference bank; with `--background`, original | the background's
+fixed follow | the follow the sender fitted (all three by the mesh warp).
 
     facecodec bench sheet [--clips 6] [--frames 250] [--setting "params N=20"] [--out PNG]
     facecodec bench sheet --before-after [--out benchmarks/results/validation/fit_sheet.jpg]
     facecodec bench sheet --bank [--out benchmarks/results/bank/sheet.jpg]
+    facecodec bench sheet --background [--out benchmarks/results/background/sheet.jpg]
 
 For each held-out clip (never trained on), the same bitstream is decoded by both renderers;
 the frame where the mesh warp is furthest from the original (mean absolute error) is shown,
@@ -46,14 +48,24 @@ def main(argv: list[str] | None = None) -> int:
                    "of original | mesh warp | neural")
     p.add_argument("--bank", action="store_true",
                    help="original | one reference | reference bank (mesh warp), instead")
+    p.add_argument("--background", action="store_true",
+                   help="original | fixed background follow | fitted follow (mesh warp), "
+                   "instead")
     p.add_argument("--out", type=Path, default=None,
                    help="picture file, .png or .jpg (default: sheet.png, or fit_sheet.jpg "
                    "with --before-after, in benchmarks/results/validation; "
-                   "benchmarks/results/bank/sheet.jpg with --bank)")
+                   "benchmarks/results/bank/sheet.jpg with --bank, "
+                   "benchmarks/results/background/sheet.jpg with --background)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     folder = Path("benchmarks/results/validation")
     default = folder / ("fit_sheet.jpg" if args.before_after else "sheet.png")
-    args.out = args.out or (Path("benchmarks/results/bank/sheet.jpg") if args.bank else default)
+    if args.bank or args.background:
+        default = Path(f"benchmarks/results/{'bank' if args.bank else 'background'}/sheet.jpg")
+    args.out = args.out or default
+    if args.background:
+        return _write(args.out, [_background_row(SourceClip(c.path, args.frames, None), c.name,
+                                                 grid[args.setting])
+                                 for c in _held_out(args.videos, args.clips)])  # fmt: skip
     if args.bank:
         rows = [r for c in _held_out(args.videos, args.clips)
                 for r in _bank_rows(SourceClip(c.path, args.frames, None), c.name,
@@ -119,6 +131,20 @@ def _before_after_row(clip, frames: int, params: dict) -> np.ndarray:
     labels = (f"{clip.name} #{i}", f"before {psnr(crops_b[i], shown_b[i]):.1f} dB",
               f"after {psnr(crops_a[i], shown_a[i]):.1f} dB")
     print(f"{clip.name}: frame {i}, {labels[1]}, {labels[2]}", flush=True)
+    return np.hstack([_label(im, t) for im, t in zip(images, labels, strict=True)])
+
+
+def _background_row(source, name: str, params: dict) -> np.ndarray:
+    """The frame where fitting the background's follow changed the picture most."""
+    from benchmarks.metrics import psnr
+
+    fixed, _, _ = source.facecodec({**params, "background": "fixed"})
+    fitted, _, _ = source.facecodec({**params, "background": "fit"})
+    i = int(np.argmax(np.abs(fitted.astype(np.float32) - fixed).mean((1, 2, 3))))
+    images = (source.crops[i], fixed[i], fitted[i])
+    labels = (f"{name} #{i}", f"fixed follow {psnr(images[0], images[1]):.1f} dB",
+              f"fitted follow {psnr(images[0], images[2]):.1f} dB")
+    print(f"{name}: frame {i}, {labels[1]}, {labels[2]}", flush=True)
     return np.hstack([_label(im, t) for im, t in zip(images, labels, strict=True)])
 
 

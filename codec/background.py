@@ -46,6 +46,7 @@ class BackgroundChooser:
         self.config = config
         self.renderer = MeshWarpRenderer(model)
         self.levels: tuple[int, int] = DEFAULT_FOLLOW
+        self.every = config.every  # a busy sender searches less often
         self._ready = False
 
     def set_reference(self, crop: np.ndarray, params: FaceParams) -> None:
@@ -57,7 +58,7 @@ class BackgroundChooser:
     def __call__(self, seq: int, crop: np.ndarray, driving: DrivingState) -> tuple[int, int]:
         """The levels for this frame (`driving` as the receiver decodes it, `crop` as seen)."""
         c = self.config
-        if not (c.choose and self._ready) or seq % c.every:
+        if not (c.choose and self._ready) or seq % self.every:
             return self.levels
         s = c.size
         state = replace(driving, params=driving.params.at_size(s))

@@ -4,7 +4,8 @@ Two looks per crop (tracked and fresh, averaged) fit the face best, but the seco
 face-mesh run more. When other programs take the cores, encoding a frame takes longer than
 the frame period allows and the call falls behind: frames wait, then are dropped. So while
 the median encode time over the last frames stays above `busy_share` of the period, the
-sender skips the second look; once one look stays under `idle_share` it takes both again.
+sender skips the second look, and searches the background's follow a quarter as often
+(`BUSY_SEARCHES`); once one look stays under `idle_share` it takes both again.
 On the 16 held-out clips one look changed AKD by -0.005 px and the mouth by +0.03 px
 (README, "A lighter sender"): a small price next to frames that never arrive.
 """
@@ -15,6 +16,8 @@ from collections import deque
 from statistics import median
 
 from sender.config import SenderConfig
+
+BUSY_SEARCHES = 4  # a busy sender searches the background's follow this many times less often
 
 
 class Looks:

@@ -23,7 +23,7 @@ from sender.bundling import Bundling
 from sender.capture import FrameSource
 from sender.config import SenderConfig
 from sender.link import LinkFactory, ReceiverLink, rtc_links
-from sender.looks import Looks
+from sender.looks import BUSY_SEARCHES, Looks
 from sender.stats import SenderStats
 from signaling.messages import Answer, Error, Offer, PeerJoined, PeerLeft, Welcome
 from signaling.peer.client import SignalingClient, SignalingError
@@ -216,6 +216,8 @@ class Sender:
         if self.looks is None or (looks := self.looks.update(encode_ms)) is None:
             return
         encoder.track.looks = looks
+        background = encoder.background
+        background.every = background.config.every * (1 if looks == 2 else BUSY_SEARCHES)
         self.stats.looks_changes += 1
         state = "busy: one landmark look" if looks == 1 else "time to spare: two landmark looks"
         self.say(f"encoding takes {self.looks.share:.0%} of the frame time; {state} per frame")
