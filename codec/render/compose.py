@@ -22,9 +22,12 @@ UNDER_OPEN = 2.0  # mouth: how much worse too little opening is than too much
 POSE_COST = 0.02  # per degree of yaw or pitch between the frame and the picture
 KEEP = 0.3  # a new choice must beat the current one by this much
 # The blended areas: the outer lip line scaled about its centre (x, y); an ellipse per eye
-# (full axes as fractions of the eye's width); the feather, a fraction of the region's width.
+# (full axes as fractions of the eye's width: wide enough to take both lids and the fold
+# above from the bank picture; on 10 dev clips, not the held-out ones, eye-region PSNR on
+# blinks went +0.61 dB at 1.8 × 1.0 and +1.0 dB at 2.1 × 1.2 over 1.5 × 0.8); the
+# feather, a fraction of the region's width.
 MOUTH_GROW = (1.25, 1.5)
-EYE_AXES = (1.5, 0.8)
+EYE_AXES = (2.1, 1.2)
 FEATHER = 0.1
 
 
