@@ -44,12 +44,15 @@ class BackgroundChooser:
 
     def __init__(self, model: FlameModel, config: BackgroundConfig = BackgroundConfig()):
         self.config = config
-        self.renderer = MeshWarpRenderer(model)
+        # only a sender that chooses needs the renderer, and the reference at its size
+        self.renderer = MeshWarpRenderer(model) if config.choose else None
         self.levels: tuple[int, int] = DEFAULT_FOLLOW
         self.every = config.every  # a busy sender searches less often
         self._ready = False
 
     def set_reference(self, crop: np.ndarray, params: FaceParams) -> None:
+        if self.renderer is None:
+            return
         s = self.config.size
         small = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
         self.renderer.set_reference(small, params.at_size(s))
@@ -58,7 +61,7 @@ class BackgroundChooser:
     def __call__(self, seq: int, crop: np.ndarray, driving: DrivingState) -> tuple[int, int]:
         """The levels for this frame (`driving` as the receiver decodes it, `crop` as seen)."""
         c = self.config
-        if not (c.choose and self._ready) or seq % self.every:
+        if self.renderer is None or not self._ready or seq % self.every:
             return self.levels
         s = c.size
         state = replace(driving, params=driving.params.at_size(s))
