@@ -92,7 +92,7 @@ def add_encoder_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--picture-quality", type=int, default=50,
                    help="reference picture quality 0..100 (default: %(default)s)")
     p.add_argument("--landmark-looks", type=int, choices=(1, 2), default=2,
-                   help="landmark looks per frame: 2 averages a tracked and a fresh one "
+                   help="landmark looks per frame: 2 averages a tracked and an untracked one "
                    "(steadier face), 1 halves the landmark work for a slow CPU "
                    "(default: %(default)s)")
     p.add_argument("--flow-weight", type=float, default=1.0, metavar="W",

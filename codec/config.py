@@ -30,9 +30,9 @@ class EncoderConfig:
     refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio...
     refresh_eyes: float = 0.5  # ...or the reference's eyes are under half as open as now
     min_refresh_s: float = 2.0  # and the last reference is at least this old
-    # Landmark looks per crop: 2 = tracked + single-picture, averaged (the tracked look alone
-    # carries its error from frame to frame; the second runs on its own thread); 1 = tracked
-    # only, half the work, for a slow laptop.
+    # Landmark looks per crop: 2 = tracked + one where the crop puts the face, averaged (the
+    # tracked look alone carries its error from frame to frame; the second runs on its own
+    # thread); 1 = tracked only, half the work, for a slow laptop.
     landmark_looks: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
     # Landmarks moved onto the optical flow from the reference crop before the fit, so the

@@ -31,25 +31,38 @@ def test_crop_maps_points_both_ways():
     assert np.allclose(back, pts)
 
 
-def test_the_second_look_averages_a_tracked_and_a_fresh_detection(dev_dir):
+def test_the_second_look_averages_the_tracked_mesh_and_the_mesh_where_the_crop_puts_the_face(
+    dev_dir,
+):
     import pytest
 
     from codec.config import EncoderConfig
     from codec.prior.face_track import FaceTrack
+    from codec.prior.facemesh.rect import Rect
     from codec.video import read_frames
 
     frames = list(read_frames(dev_dir / "dagan_driving.mp4", max_frames=12))
-    box = FaceTrack()(frames[0]).box
-    first, crop = box.cut(frames[0], 256), box.cut(frames[11], 256)
-    with LandmarkDetector(tracking=True) as tracked, LandmarkDetector(tracking=False) as fresh:
-        tracked(first)  # from here on it follows its own last answer
-        t, f = tracked(crop), fresh(crop)
-    assert t is not None and f is not None and np.abs(t - f).max() > 0.1  # two opinions
     two, one = FaceTrack(), FaceTrack(second_look=False)
-    two._look(first)
-    one._look(first)
-    assert np.allclose(two._look(crop), (t + f) / 2)
-    assert np.allclose(one._look(crop), t)
+    for frame in frames:
+        face, alone = two(frame), one(frame)
+    assert face is not None and alone is not None and face.landmarks is not None
+    rect = two._in_crop.region
+    assert rect is not None
+    # the crop holds the face's landmark box 1/1.9 of its side, centred 0.06 below the middle
+    side = 1.5 / 1.9
+    fixed = LandmarkDetector(tracking=False).in_region(face.crop, Rect(0.5, 0.56, side, side,
+                                                                        rect.rotation))
+    with LandmarkDetector(tracking=True) as tracked:
+        tracked._rect = rect
+        t = tracked(face.crop)
+    assert t is not None and fixed is not None and np.abs(t - fixed).max() > 0.1  # two opinions
+    assert np.allclose(two._look(face.crop), (t + fixed) / 2)
+    # no face detection once the face is tracked: the second look costs one mesh run
+    calls = []
+    two._full._detect = lambda image: calls.append(image)  # type: ignore[method-assign]
+    for frame in frames:
+        two(frame)
+    assert calls == []
     two.close()
     one.close()
     with pytest.raises(ValueError, match="landmark looks"):

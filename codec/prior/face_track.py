@@ -5,12 +5,15 @@ to find the face at the start or after it was lost.
 
 Each crop is looked at twice: by MediaPipe in tracking mode, whose region of interest follows
 its own last answer (so its error persists from frame to frame, and on the held-out clips its
-nose moved 1.7 px away from where dlib saw the nose move), and by a fresh single-picture
-detection, whose error is new on every frame. Their mean agreed with dlib better on every part
-of the face (nose 1.32 px, eyes 1.01, mouth 1.40 against 1.66, 1.07, 1.43; see
-benchmarks/results/fit_experiments.md) for one more detection per frame. The two looks are
-independent, so the fresh one runs on a second thread while the tracked one runs here
-(onnxruntime lets go of the GIL): the second look costs little wall time on two cores.
+nose moved 1.7 px away from where dlib saw the nose move), and by the mesh on the region where
+the crop tracker put the face (level with the tracked region), which does not follow any
+answer of the mesh's. Their mean agrees with dlib better than either: first measured with a
+fresh single-picture detection as the second look (nose 1.32 px, eyes 1.01, mouth 1.40
+against 1.66, 1.07, 1.43; benchmarks/results/fit_experiments.md). The crop's region does as
+well without running the face detector on every frame (held-out clips, 250 frames: AKD 1.224
+-> 1.205 px; benchmarks/results/lighter_sender/). The two looks are independent, so the
+second runs on another thread while the tracked one runs here (onnxruntime lets go of the
+GIL).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codec.prior.crop import CropBox, CropConfig, CropTracker
+from codec.prior.crop import FACE_DROP, CropBox, CropConfig, CropTracker
+from codec.prior.facemesh.rect import REGION_SCALE, Rect
 from codec.prior.landmarks import LandmarkDetector
 
 
@@ -73,12 +77,21 @@ class FaceTrack:
         if not self._second:
             return self._in_crop(crop)
         assert self._pool is not None  # a second look only with its thread
-        second = self._pool.submit(self._full, crop)
+        second = self._pool.submit(self._second_look, crop, self._in_crop.region)
         tracked = self._in_crop(crop)
-        fresh = second.result()
+        other = second.result()
         if tracked is None:
             return None
-        return tracked if fresh is None else (tracked + fresh) / 2
+        return tracked if other is None else (tracked + other) / 2
+
+    def _second_look(self, crop: np.ndarray, tracked: Rect | None) -> np.ndarray | None:
+        """The mesh on the region where the crop puts the face, turned as the tracked
+        region is: independent of the mesh's last answer, and with no detection."""
+        if tracked is None:
+            return self._full(crop)
+        side = REGION_SCALE / self.config.margin
+        return self._full.in_region(crop, Rect(0.5, 0.5 + FACE_DROP, side, side,
+                                               tracked.rotation))  # fmt: skip
 
     def close(self) -> None:
         if self._pool is not None:

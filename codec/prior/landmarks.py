@@ -50,6 +50,17 @@ class LandmarkDetector:
             self._rect = rect_from_landmarks(points, (w, h))
         return points * (w, h, w)
 
+    @property
+    def region(self) -> Rect | None:
+        """Where a tracking detector will look on the next image (None: it will search)."""
+        return self._rect
+
+    def in_region(self, image: np.ndarray, rect: Rect) -> np.ndarray | None:
+        """Landmarks of the face in a region the caller chose (no search, no state kept)."""
+        h, w = image.shape[:2]
+        points = self._mesh(image, rect)
+        return None if points is None else points * (w, h, w)
+
     def close(self) -> None:
         self._rect = None
 

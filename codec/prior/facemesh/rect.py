@@ -29,8 +29,11 @@ def _normalize(angle: float) -> float:
     return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
 
 
+REGION_SCALE = 1.5  # a region's side over the face box's
+
+
 def rect_around(box: tuple[float, float, float, float], start: np.ndarray, end: np.ndarray,
-                image_wh: tuple[int, int], scale: float = 1.5) -> Rect:
+                image_wh: tuple[int, int], scale: float = REGION_SCALE) -> Rect:
     """Square region around `box` (xmin, ymin, w, h), levelled on the `start`→`end` line."""
     w, h = image_wh
     xmin, ymin, bw, bh = box
