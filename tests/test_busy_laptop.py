@@ -1,21 +1,24 @@
 """The README's demo on a laptop that is never idle: `facecodec demo --frames 150` (signaling,
-sender and receiver in one process) while another process keeps a core of this 2-core
-machine busy, as a browser would.
+sender and receiver in one process) while two other processes keep both cores of this 2-core
+machine busy, as a browser and the rest of a desktop would.
 
-Here the demo then renders 133-150 of 150 frames at latency p95 48-151 ms; before the
-lighter sender, one landmark look under load, the synthetic head drawn once and the 60 ms
-render queue it rendered 76-92 at p95 254-326 ms (`facecodec bench busy`, README, "On a busy
-laptop"). The floor below sits between the two with room on both sides. With every core
-busy the runs vary too much for a test (98-144 frames): the README gives them. The demo runs
-as a user runs it, in its own process, and the test waits on it with a deadline."""
+The aim (issue 24): at least 90 % of the frames rendered, capture-to-render latency p95 at most
+150 ms. With the detector-free second landmark look, eight runs here on 2026-12-03 rendered 150
+of 150 frames at p95 35-73 ms (`facecodec bench busy --busy 2`, README, "On a busy laptop").
+This VM's speed swings by up to 2.5x from hour to hour, so the test holds the median of three
+runs to the aim rather than one run. Each demo runs as a user runs it, in its own process,
+and the test waits on it with a deadline."""
+
+import statistics
 
 from benchmarks.busy import demo_beside
 
 FRAMES = 150
+RUNS = 3
 
 
-def test_the_demo_stays_live_beside_a_busy_core():
-    figures = demo_beside(1, FRAMES)
-    print("demo beside one busy process:", figures)
-    assert figures["frames_rendered"] >= 0.75 * FRAMES, figures
-    assert figures["latency_ms_p95"] <= 220, figures
+def test_the_demo_stays_live_with_both_cores_busy():
+    runs = [demo_beside(2, FRAMES) for _ in range(RUNS)]
+    print("demo beside two busy processes:", runs)
+    assert statistics.median(r["frames_rendered"] for r in runs) >= 0.9 * FRAMES, runs
+    assert statistics.median(r["latency_ms_p95"] for r in runs) <= 150, runs
