@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from codec.quiet import quiet_stderr
+from codec.threads import kept_scheduling
 
 RTP_OVERHEAD = 50  # IPv4 20 + UDP 8 + RTP 12 + SRTP tag 10 bytes per packet
 RTP_MTU_PAYLOAD = 1200
@@ -74,7 +75,7 @@ def encode_decode(
     dec = av.CodecContext.create(spec.decoder, "r")
     dec.thread_count = 1
     packets = []
-    with quiet_stderr():
+    with quiet_stderr(), kept_scheduling():
         for i, rgb in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             frame = frame.reformat(format="yuv420p")

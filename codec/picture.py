@@ -15,6 +15,7 @@ import numpy as np
 
 from codec.picture_header import HeaderError, picture_size
 from codec.quiet import quiet_stderr
+from codec.threads import kept_scheduling
 
 CODECS = ("av1", "webp", "jpeg")
 
@@ -75,7 +76,7 @@ def _av1_encode(rgb: np.ndarray, quality: int) -> bytes:
     cc.time_base = Fraction(1, 25)
     cc.options = {"crf": str(round(63 * (1 - quality / 100))), "preset": "6"}
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    with quiet_stderr():
+    with quiet_stderr(), kept_scheduling():
         packets = list(cc.encode(frame.reformat(format="yuv420p"))) + list(cc.encode(None))
     return b"".join(bytes(p) for p in packets)
 

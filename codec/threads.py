@@ -10,9 +10,35 @@ sessions are single-threaded (`prior/facemesh/runtime.py`). Benchmarks set the s
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 def size_for_a_call() -> None:
     """One thread per OpenCV call, process-wide (the live commands call this first)."""
     import cv2
 
     cv2.setNumThreads(1)
+
+
+@contextmanager
+def kept_scheduling() -> Iterator[None]:
+    """Runs the body and gives the calling thread back the scheduling it had before.
+
+    SVT-AV1 (the reference pictures' encoder, and the AV1 baseline) makes the thread that
+    opens an encoder real-time, SCHED_FIFO at priority 99, when the process runs as root, as
+    it does in a container. Found on 2026-12-03: a root sender's encode thread then ran ahead
+    of everything else on the machine, and every process started from that thread inherited
+    the policy (two busy loops started by the test suite after an AV1 test held both cores
+    and starved the demo beside them). A call must share a laptop, not take it over."""
+    get = getattr(os, "sched_getscheduler", None)
+    if get is None:  # not Linux: nothing to keep
+        yield
+        return
+    policy, param = get(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if (get(0), os.sched_getparam(0)) != (policy, param):
+            os.sched_setscheduler(0, policy, param)
