@@ -4,7 +4,9 @@ machine busy, as a browser and the rest of a desktop would.
 
 The aim (issue 24): at least 90 % of the frames rendered, capture-to-render latency p95 at most
 150 ms. With the detector-free second landmark look, eight runs here on 2026-12-03 rendered 150
-of 150 frames at p95 35-73 ms (`facecodec bench busy --busy 2`, README, "On a busy laptop").
+of 150 frames at p95 74-96 ms (`facecodec bench busy --busy 2`, README, "On a busy laptop"),
+the sender's threads at ordinary priority (`tests/test_scheduling.py` says why that needs
+saying).
 This VM's speed swings by up to 2.5x from hour to hour, so the test holds the median of three
 runs to the aim rather than one run. Each demo runs as a user runs it, in its own process,
 and the test waits on it with a deadline."""
