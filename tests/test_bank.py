@@ -128,7 +128,9 @@ def test_a_synthetic_head_gets_mouth_and_eye_pictures_shown_in_their_regions(mod
         if state.mouth > first.mouth + 0.1 and chosen[seq].get(BankRegion.MOUTH) is not None:
             mouth_gain.append(region_psnr(crops[seq], a, lm[48:68])
                               - region_psnr(crops[seq], b, lm[48:68]))
-        if state.eyes < 0.7 * first.eyes and BankRegion.EYES in chosen[seq]:  # held by now
+        # (under 0.6 of open: a frame near 0.7 lies about halfway between the open base and
+        # the eye picture, and the receiver's cost may fairly keep the base there)
+        if state.eyes < 0.6 * first.eyes and BankRegion.EYES in chosen[seq]:  # held by now
             closing.append(chosen[seq][BankRegion.EYES] is not None
                            and (differ & (region_mask(lm, BankRegion.EYES, 256) > 0.5)).any())
     # Where the receiver takes the mouth from the mouth picture (its choice, made from the
