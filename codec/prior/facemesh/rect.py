@@ -8,6 +8,7 @@ the two reference points (the eyes) lie level, squared on its long side and wide
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -29,6 +30,7 @@ def _normalize(angle: float) -> float:
     return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
 
 
+_ONE_CUT = threading.Lock()
 REGION_SCALE = 1.5  # a region's side over the face box's
 
 
@@ -52,15 +54,21 @@ def rect_from_landmarks(points: np.ndarray, image_wh: tuple[int, int],
 
 
 def cut(image: np.ndarray, rect: Rect, size: int, border: int) -> np.ndarray:
-    """The region resampled to size×size (uint8), the way MediaPipe's CPU path does it."""
+    """The region resampled to size×size (uint8), the way MediaPipe's CPU path does it.
+
+    One cut at a time: OpenCV, left on several threads, split two warps called at once from
+    two threads (the two landmark looks) differently from run to run, and the tracked look
+    carried the difference on (found on 2026-12-03: the same clip gave three sets of
+    landmarks in five runs)."""
     h, w = image.shape[:2]
     box = ((rect.cx * w, rect.cy * h), (rect.width * w, rect.height * h),
            math.degrees(rect.rotation))
     src = cv2.boxPoints(box).astype(np.float32)
     dst = np.array([[0, size], [0, 0], [size, 0], [size, size]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                               borderMode=border)
+    with _ONE_CUT:
+        return cv2.warpPerspective(image, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                                   borderMode=border)
 
 
 def project(points: np.ndarray, rect: Rect) -> np.ndarray:
