@@ -57,6 +57,10 @@ def test_the_second_look_averages_the_tracked_mesh_and_the_mesh_where_the_crop_p
         t = tracked(face.crop)
     assert t is not None and fixed is not None and np.abs(t - fixed).max() > 0.1  # two opinions
     assert np.allclose(two._look(face.crop), (t + fixed) / 2)
+    with LandmarkDetector(tracking=True) as tracked_alone:  # one look: the tracked one alone
+        tracked_alone._rect = one._in_crop.region
+        t_alone = tracked_alone(alone.crop)
+    assert t_alone is not None and np.allclose(one._look(alone.crop), t_alone)
     # no face detection once the face is tracked: the second look costs one mesh run
     calls = []
     two._full._detect = lambda image: calls.append(image)  # type: ignore[method-assign]
