@@ -63,14 +63,8 @@ class BackgroundChooser:
         c = self.config
         if self.renderer is None or not self._ready or seq % self.every:
             return self.levels
-        s = c.size
-        state = replace(driving, params=driving.params.at_size(s))
-        frame = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
-        shares = lambda levels: [follow_shares(x) for x in levels]  # noqa: E731
         candidates = [self.levels, *self._neighbours(self.levels)]
-        shown, outline = self.renderer.render_backgrounds(state, shares(candidates))
-        outside = self._outside(outline)
-        errors = [cv2.norm(frame, picture, cv2.NORM_L2SQR, outside) for picture in shown]
+        errors = self.errors(crop, driving, candidates)
         best = int(np.argmin(errors))
         if errors[best] >= errors[0] * (1 - c.gain):
             return self.levels
@@ -78,13 +72,32 @@ class BackgroundChooser:
         level, error = candidates[best], errors[best]
         step = (level[0] - self.levels[0], level[1] - self.levels[1])
         while self._valid(further := (level[0] + step[0], level[1] + step[1])):
-            picture = self.renderer.render_backgrounds(state, shares([further]))[0][0]
-            e = cv2.norm(frame, picture, cv2.NORM_L2SQR, outside)
+            e = self.errors(crop, driving, [further])[0]
             if e >= error * (1 - c.gain):
                 break
             level, error = further, e
         self.levels = level
         return level
+
+    def best(self, crop: np.ndarray, driving: DrivingState) -> tuple[int, int]:
+        """The best levels of all, searched at once (no history: training pairs of any two
+        frames, where the sender's one-step-at-a-time search has no previous frame)."""
+        top = self.config.top
+        candidates = [(a, b) for a in range(top + 1) for b in range(top + 1)]
+        return candidates[int(np.argmin(self.errors(crop, driving, candidates)))]
+
+    def errors(self, crop: np.ndarray, driving: DrivingState,
+               candidates: list[tuple[int, int]]) -> list[float]:
+        """Squared error outside the face of the background sheet at each candidate's levels,
+        at the analysis size (`set_reference` first)."""
+        assert self.renderer is not None and self._ready
+        s = self.config.size
+        state = replace(driving, params=driving.params.at_size(s))
+        frame = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
+        follows = [follow_shares(x) for x in candidates]
+        shown, outline = self.renderer.render_backgrounds(state, follows)
+        outside = self._outside(outline)
+        return [cv2.norm(frame, picture, cv2.NORM_L2SQR, outside) for picture in shown]
 
     def _neighbours(self, levels: tuple[int, int]) -> list[tuple[int, int]]:
         a, b = levels

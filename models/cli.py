@@ -63,6 +63,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="face-mesh feature matching (0: off; default: %(default)s)")
     p.add_argument("--mask-weight", type=float, default=d.mask_weight,
                    help="mesh-guided: cost on the blend mask's area (default: %(default)s)")
+    p.add_argument("--mask-away", type=float, default=d.mask_away,
+                   help="mesh-guided: the mask's area cost off the face and inside the lips, "
+                   "relative to on the face, where AKD is read (default: %(default)s)")
     p.add_argument("--mask-init", type=float, default=None,
                    help="mesh-guided: the blend mask's starting logit (default: the config's, "
                    "0 = half of each correction; -2 starts near the mesh warp)")
@@ -144,7 +147,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                         fm_weight=args.fm_weight, disc_width=args.disc_width, disc_lr=args.disc_lr,
                         region_weight=args.region_weight, landmark_weight=args.landmark_weight,
                         face_feature_weight=args.face_feature_weight,
-                        mask_weight=args.mask_weight,
+                        mask_weight=args.mask_weight, mask_away=args.mask_away,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch
 

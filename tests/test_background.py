@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -9,9 +11,10 @@ import pytest
 from benchmarks.metrics import psnr
 from bitstream import decode_packet
 from bitstream.packets import DEFAULT_FOLLOW
-from codec.background import BackgroundConfig
+from codec.background import BackgroundChooser, BackgroundConfig
 from codec.config import EncoderConfig, without_refresh
 from codec.decoder import Decoder
+from codec.driving import follow_shares
 from codec.encoder import Encoder
 from codec.prior.flame_io import load_prior
 from codec.render.meshwarp import MeshWarpRenderer
@@ -77,3 +80,22 @@ def test_the_levels_move_only_on_search_frames(model, before_a_wall):
 def test_settings_out_of_range_are_refused(bad):
     with pytest.raises(ValueError):
         BackgroundConfig(**bad)
+
+
+@pytest.mark.parametrize("levels", [(0, 0), (1, 5), (6, 3)])
+def test_the_full_search_finds_the_levels_a_frame_was_drawn_with(model, before_a_wall, levels):
+    """Training pairs two frames with no history between them, so it searches every level at
+    once (`best`); on a frame drawn by the sheet itself the drawn levels win."""
+    enc = Encoder(model, without_refresh(EncoderConfig(mode="params")), 25.0)
+    try:
+        first, later = (enc.encode(f) for f in (before_a_wall[0], before_a_wall[30]))
+    finally:
+        enc.close()
+    assert first.decoded is not None and later.decoded is not None
+    renderer = MeshWarpRenderer(model)
+    renderer.set_reference(first.crop, first.decoded.params)
+    drawn = replace(later.decoded, follow=follow_shares(levels))
+    frame = renderer.render(drawn)
+    chooser = BackgroundChooser(model)
+    chooser.set_reference(first.crop, first.decoded.params)
+    assert chooser.best(frame, later.decoded) == levels

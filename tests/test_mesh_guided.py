@@ -96,6 +96,22 @@ def test_code_and_region_weights(model, clip):
     assert w.min() == 1.0 and w.max() == 5.0 and 0.01 < (w > 1).mean() < 0.3
 
 
+def test_face_map_marks_the_face_but_not_the_open_mouth(model, clip):
+    """The blend mask's area costs most on the face, where AKD is read; inside the lips and
+    off the face the warp is what is wrong, so the map leaves them out."""
+    from codec.prior.params import landmarks_in_crop
+    from models.train.mesh_data import face_map
+
+    pose = clip.params[5].pose.copy()
+    pose[2] = (0.3, 0.0, 0.0)  # the jaw, open
+    p = dataclasses.replace(clip.params[5], pose=pose)
+    face, lmk = face_map(model, p, 256), landmarks_in_crop(model, p)[:, :2]
+    assert set(np.unique(face)) == {0.0, 1.0} and 0.05 < face.mean() < 0.5
+    at = lambda xy: face[round(float(xy[1])), round(float(xy[0]))]  # noqa: E731
+    assert at(lmk[30]) == 1.0 and at(lmk[19]) == 1.0  # nose tip, a brow
+    assert at(lmk[60:68].mean(0)) == 0.0 and face[0, 0] == 0.0 and face[-1, -1] == 0.0
+
+
 def test_shipped_checkpoint_renders_and_is_refused_against_another_prior(model, clip):
     from codec.render import RendererUnavailableError, make_renderer
     from models.checkpoint import load_checkpoint

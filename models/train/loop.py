@@ -208,7 +208,9 @@ class Trainer:
                         + cfg.face_feature_weight * extra["face_features"])
             if mask is not None:
                 extra["mask_area"] = mask.mean()
-                loss = loss + cfg.mask_weight * extra["mask_area"]
+                away = cfg.mask_away
+                paid = (mask * (away + (1 - away) * b["face"][:, None])).mean()
+                loss = loss + cfg.mask_weight * paid
             loss = self._adversarial(loss, b["driving"], out, extra)
         self._update(loss, b["driving"], out, extra)
         with torch.no_grad():

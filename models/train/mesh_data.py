@@ -6,8 +6,12 @@ with its decoded parameters as the reference, the driving frame's parameters tru
 random N (the mesh and the code see the same truncation, as on the receiver). The mesh warp
 of the pair is computed on the fly by the receiver's own `MeshWarpRenderer` from the source
 as a receiver holds it (through the sender's AV1 picture coding), so the network learns on
-exactly the map and the picture it will be given. A loss weight map marks the mouth and the eyes,
-located by the driving frame's landmarks.
+exactly the map and the picture it will be given. The background's follow levels are the
+ones a sender would send for the pair: the best of all levels, searched against the true
+driving frame as `codec/background.py` searches (at inference the net starts from a warp
+whose background sits where the sender put it, not at fixed levels). A loss weight map marks
+the mouth and the eyes, and a second map the face (where the blend mask's area costs most),
+both located by the driving frame's landmarks.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from codec.driving import DrivingState
+from codec.background import BackgroundChooser
+from codec.driving import DrivingState, follow_shares
 from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.meshwarp import MeshWarpRenderer
 from models.inputs import expression_code, pixel_map_to_grid
@@ -120,20 +125,39 @@ def as_received(crop: np.ndarray, codec: str = "av1", quality: int | None = None
     return decode_picture(encode_picture(crop, codec, q), codec, crop.shape[0])
 
 
+def face_map(model, params: FaceParams, size: int) -> np.ndarray:
+    """(S, S) float32: 1 over the face (the 68 landmarks' hull) but inside the lips, else 0.
+    AKD and the eyes are read there, where the warp is right and a correction must pay its
+    way; the band the head uncovers, hair, background and teeth are where the warp is wrong
+    (the training config prices the blend mask on each)."""
+    lmk = landmarks_in_crop(model, params)[:, :2]
+    face = np.zeros((size, size), np.float32)
+    cv2.fillConvexPoly(face, cv2.convexHull(lmk.astype(np.float32)).astype(np.int32), 1.0)
+    cv2.fillConvexPoly(face, cv2.convexHull(lmk[60:68].astype(np.float32)).astype(np.int32), 0.0)
+    return face
+
+
 def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: int, n: int,
-                expr_max: int, source: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                expr_max: int, source: np.ndarray | None = None,
+                background: BackgroundChooser | None = None) -> dict[str, np.ndarray]:
     """One pair: source i (`source`: that crop as received, else the crop itself) drives
-    to frame j with ψ truncated to n dims."""
+    to frame j with ψ truncated to n dims; with `background`, the follow levels a sender
+    would choose for the pair, else the fixed ones."""
     source = clip.crops[i] if source is None else source
     renderer.set_reference(source, clip.params(i))
-    driving = clip.params(j, n)
-    warped, maps = renderer.render_with_map(DrivingState(j, 0.0, 0, driving, None))
+    driving = DrivingState(j, 0.0, 0, clip.params(j, n), None)
+    if background is not None:
+        background.set_reference(clip.crops[i], clip.params(i))
+        follow = follow_shares(background.best(clip.crops[j], driving))
+        driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow)
+    warped, maps = renderer.render_with_map(driving)
     size = source.shape[0]
     return {
         "source": source, "warped": warped, "driving": clip.crops[j],
         "grid": pixel_map_to_grid(maps, size).astype(np.float32),
-        "code": expression_code(driving, expr_max),
-        "weight": region_weights(model, driving, size),
+        "code": expression_code(driving.params, expr_max),
+        "weight": region_weights(model, driving.params, size),
+        "face": face_map(model, driving.params, size),
     }  # fmt: skip
 
 
@@ -157,6 +181,7 @@ class MeshPairSampler:
             for c in clips]
         self.received: dict[tuple[int, int], np.ndarray] = {}
         self.renderer = MeshWarpRenderer(model)
+        self.background = BackgroundChooser(model)
         self.pool: Executor = ThreadPoolExecutor(1)
         if workers:
             self.pool = ProcessPoolExecutor(
@@ -180,7 +205,7 @@ class MeshPairSampler:
             n = (int(self.rng.choice(CODE_DIMS_CHOICES)) if self.rng.random() < 0.5
                  else int(self.rng.integers(0, self.expr_max + 1)))
             rows.append(mesh_sample(self.model, self.renderer, clip, i, j, min(n, self.expr_max),
-                                    self.expr_max, self._received(k, i)))
+                                    self.expr_max, self._received(k, i), self.background))
         arrays = {key: np.stack([r[key] for r in rows]) for key in rows[0]}
         for key in ("source", "warped", "driving"):
             arrays[key] = arrays[key].transpose(0, 3, 1, 2).astype(np.float32) / 255.0
