@@ -30,20 +30,22 @@ def measure(name: str, device: str, runs: int, threads: int = 0, batch: int = 1)
 
     from models.config import CONFIGS
     from models.generator import build_generator
+    from models.renderer import _native_bf16
 
     c = CONFIGS[name]
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     if not cuda:  # the codec limits OpenMP to one thread for its services
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
-    net = build_generator(c).eval().to(dev)
+    cl = torch.channels_last  # as the renderer runs it (`models/renderer.py`)
+    net = build_generator(c).eval().to(dev).to(memory_format=cl)
     if cuda:
-        net = net.to(memory_format=torch.channels_last)
         torch.cuda.reset_peak_memory_stats()
-    src = torch.rand(batch, 3, c.size, c.size, device=dev)
+    src = torch.rand(batch, 3, c.size, c.size, device=dev).contiguous(memory_format=cl)
     inputs = _frame_inputs(c, src, dev)
     times = []
-    with torch.inference_mode(), torch.autocast(dev.type, torch.bfloat16, enabled=cuda):
+    bf16 = _native_bf16(dev)  # as the renderer chooses
+    with torch.inference_mode(), torch.autocast(dev.type, torch.bfloat16, enabled=bf16):
         features = net.appearance(src)
         for i in range(runs + 3):
             t = time.perf_counter()
@@ -56,7 +58,7 @@ def measure(name: str, device: str, runs: int, threads: int = 0, batch: int = 1)
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     fps = 1000 * batch / float(np.median(times))
     return {
-        "config": name, "device": device, "dtype": "bf16" if cuda else "fp32", "batch": batch,
+        "config": name, "device": device, "dtype": "bf16" if bf16 else "fp32", "batch": batch,
         "frames_per_s": round(fps, 1), "calls_at_25fps": int(fps // 25),
         "params_m": round(sum(p.numel() for p in net.parameters()) / 1e6, 1),
         "ms_p50": round(float(np.median(times)), 1),

@@ -35,8 +35,6 @@ import numpy as np
 def parity(checkpoint: str | None, device: str, frames: int) -> dict:
     """The same frames rendered on `device` (bf16 autocast on CUDA) and on the CPU in fp32;
     on a CPU-only dry run, CPU bf16 autocast stands in for the GPU."""
-    import torch
-
     from benchmarks.metrics import psnr
     from codec.driving import DrivingState
     from codec.prior.flame_io import load_prior
@@ -45,17 +43,13 @@ def parity(checkpoint: str | None, device: str, frames: int) -> dict:
 
     model = load_prior()
     clip = make_clip(model, SyntheticConfig(size=256, seconds=frames / 25, seed=5))
-    cpu = NeuralRenderer(model, checkpoint, device="cpu")
-    other = NeuralRenderer(model, checkpoint, device=device)
+    cpu = NeuralRenderer(model, checkpoint, device="cpu", precision="fp32")
+    other = NeuralRenderer(model, checkpoint, device=device, precision="bf16")
     for r in (cpu, other):
         r.set_reference(clip.frames[0], clip.params[0])
     states = [DrivingState(i, 40.0 * i, 0, p, None) for i, p in enumerate(clip.params)]
     a = [cpu.render(s) for s in states]
-    if device == "cpu":
-        with torch.autocast("cpu", torch.bfloat16):
-            b = [other.render(s) for s in states]
-    else:
-        b = [other.render(s) for s in states]
+    b = [other.render(s) for s in states]
     diffs = [np.abs(x.astype(int) - y.astype(int)).max() for x, y in zip(a, b, strict=True)]
     scores = [psnr(x, y) for x, y in zip(a, b, strict=True)]
     return {"device": device, "frames": len(states), "psnr_db_min": round(min(scores), 2),

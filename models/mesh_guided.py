@@ -90,7 +90,7 @@ class MeshGuidedGenerator(nn.Module):
         feats = _sample(features, grid_lo.permute(0, 2, 3, 1), "border")
         x = self.entry(torch.cat([feats, F.avg_pool2d(warped, f).to(feats.dtype),
                                   moved.to(feats.dtype)], 1))
-        cond = torch.cat([x, code[:, :, None, None].expand(-1, -1, h, w)], 1)
+        cond = (x, code)  # the code spread over the map, without building that map
         for block in self.blocks:
             x = block(x, cond)
         core = x

@@ -5,9 +5,10 @@
 `models/zoo/`) the frame starts from the CPU mesh warp and its dense map, which the network
 corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field. The codec
 finds it by name through the `facecodec.renderers` entry point, so only a receiver that asks
-for `--renderer neural` loads torch. On CUDA the convolutions run under bf16 autocast while
-pictures, maps and sampling grids stay fp32; a checkpoint trained at a smaller size renders
-at its size and is resized to the crop.
+for `--renderer neural` loads torch. On CUDA, and on a CPU that computes bf16 natively
+(AVX512-BF16 or AMX: 1.4x faster here, 59 dB from fp32), the convolutions run under bf16
+autocast while pictures, maps and sampling grids stay fp32; a checkpoint trained at a
+smaller size renders at its size and is resized to the crop.
 
 A host serving many calls loads the network once and gives each call its own renderer with
 `for_another_call()`; `render_batch` renders the frames due across calls in one forward pass,
@@ -44,17 +45,22 @@ class NeuralRenderer:
     name = "neural"
 
     def __init__(self, model: FlameModel, checkpoint: str | None = None,
-                 device: str | None = None):
+                 device: str | None = None, precision: str = "auto"):
+        """`precision` "auto" (bf16 where the device computes it natively), "bf16" or
+        "fp32" (the reference a parity check compares against)."""
         self.model = model
         self.config, self.net, self.device = _load(model, checkpoint, device)
+        if precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+        self.bf16 = _native_bf16(self.device) if precision == "auto" else precision == "bf16"
         self._fresh_state()
 
     def for_another_call(self) -> NeuralRenderer:
         """A renderer for another call on the same loaded network (no second copy of the
         weights): its own reference, features and mesh."""
         other = object.__new__(NeuralRenderer)
-        other.model, other.config, other.net, other.device = (
-            self.model, self.config, self.net, self.device)
+        other.model, other.config, other.net, other.device, other.bf16 = (
+            self.model, self.config, self.net, self.device, self.bf16)
         other._fresh_state()
         return other
 
@@ -69,7 +75,7 @@ class NeuralRenderer:
         small = picture if picture.shape[0] == s else cv2.resize(
             picture, (s, s), interpolation=cv2.INTER_AREA)
         self.source = self._tensor(small)
-        with _mode(self.device):
+        with _mode(self.device, self.bf16):
             self.features = self.net.appearance(self.source)
         self.reference = params
         if self.mesh is not None:
@@ -139,22 +145,31 @@ def render_batch(renderers: list[NeuralRenderer], states: list[DrivingState]) ->
         raise ValueError("one driving state per renderer")
     if not renderers:
         return []
-    net, device = renderers[0].net, renderers[0].device
-    if any(r.net is not net for r in renderers):
-        raise ValueError("render_batch: the renderers must share one network")
-    with _mode(device):
+    net, device, bf16 = renderers[0].net, renderers[0].device, renderers[0].bf16
+    if any(r.net is not net or r.bf16 != bf16 for r in renderers):
+        raise ValueError("render_batch: the renderers must share one network and precision")
+    with _mode(device, bf16):
         inputs = [r._frame_inputs(d) for r, d in zip(renderers, states, strict=True)]
         out = net.render(*(torch.cat(column) for column in zip(*inputs, strict=True)))
     return [r._image(out[i], d.params.crop_size)
             for i, (r, d) in enumerate(zip(renderers, states, strict=True))]
 
 
-def _mode(device: torch.device):
+def _mode(device: torch.device, bf16: bool):
     stack = contextlib.ExitStack()
     stack.enter_context(torch.inference_mode())
-    if device.type == "cuda":
-        stack.enter_context(torch.autocast("cuda", torch.bfloat16))
+    if bf16:
+        stack.enter_context(torch.autocast(device.type, torch.bfloat16))
     return stack
+
+
+def _native_bf16(device: torch.device) -> bool:
+    """Whether bf16 convolutions are faster than fp32 here: always on CUDA; on a CPU only
+    with AVX512-BF16 or AMX (elsewhere oneDNN emulates bf16, slower than fp32)."""
+    if device.type == "cuda":
+        return True
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
 def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
@@ -180,7 +195,6 @@ def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
         raise RendererUnavailableError(f"--device {device}: this torch sees no CUDA device")
     net = build_generator(config)
     net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
-    net = net.eval().to(dev)
-    if dev.type == "cuda":
-        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    # channels-last on the CPU too: oneDNN's convolutions ran 1.3-2x faster so here
+    net = net.eval().to(dev).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return config, net, dev
