@@ -79,12 +79,14 @@ class BackgroundChooser:
         self.levels = level
         return level
 
-    def best(self, crop: np.ndarray, driving: DrivingState) -> tuple[int, int]:
-        """The best levels of all, searched at once (no history: training pairs of any two
-        frames, where the sender's one-step-at-a-time search has no previous frame)."""
-        top = self.config.top
-        candidates = [(a, b) for a in range(top + 1) for b in range(top + 1)]
-        return candidates[int(np.argmin(self.errors(crop, driving, candidates)))]
+    def settle(self, crop: np.ndarray, driving: DrivingState,
+               start: tuple[int, int] = DEFAULT_FOLLOW) -> tuple[int, int]:
+        """Where the search comes to rest on this one frame, from `start`: the levels a
+        sender would send for a frame with no history (training pairs of any two frames)."""
+        self.levels = start
+        while self(0, crop, driving) != start:
+            start = self.levels
+        return start
 
     def errors(self, crop: np.ndarray, driving: DrivingState,
                candidates: list[tuple[int, int]]) -> list[float]:

@@ -83,9 +83,10 @@ def test_settings_out_of_range_are_refused(bad):
 
 
 @pytest.mark.parametrize("levels", [(0, 0), (1, 5), (6, 3)])
-def test_the_full_search_finds_the_levels_a_frame_was_drawn_with(model, before_a_wall, levels):
-    """Training pairs two frames with no history between them, so it searches every level at
-    once (`best`); on a frame drawn by the sheet itself the drawn levels win."""
+def test_the_search_settles_on_the_levels_a_frame_was_drawn_with(model, before_a_wall, levels):
+    """Training pairs two frames with no history between them, so it lets the sender's
+    search settle on the one frame; on a frame drawn by the sheet itself it settles on the
+    drawn levels, however far they lie from where it starts."""
     enc = Encoder(model, without_refresh(EncoderConfig(mode="params")), 25.0)
     try:
         first, later = (enc.encode(f) for f in (before_a_wall[0], before_a_wall[30]))
@@ -98,4 +99,4 @@ def test_the_full_search_finds_the_levels_a_frame_was_drawn_with(model, before_a
     frame = renderer.render(drawn)
     chooser = BackgroundChooser(model)
     chooser.set_reference(first.crop, first.decoded.params)
-    assert chooser.best(frame, later.decoded) == levels
+    assert chooser.settle(frame, later.decoded) == levels

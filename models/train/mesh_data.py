@@ -7,11 +7,11 @@ random N (the mesh and the code see the same truncation, as on the receiver). Th
 of the pair is computed on the fly by the receiver's own `MeshWarpRenderer` from the source
 as a receiver holds it (through the sender's AV1 picture coding), so the network learns on
 exactly the map and the picture it will be given. The background's follow levels are the
-ones a sender would send for the pair: the best of all levels, searched against the true
-driving frame as `codec/background.py` searches (at inference the net starts from a warp
-whose background sits where the sender put it, not at fixed levels). A loss weight map marks
-the mouth and the eyes, and a second map the face (where the blend mask's area costs most),
-both located by the driving frame's landmarks.
+ones a sender would send for the pair: where its search (`codec/background.py`) comes to
+rest against the true driving frame, from the default levels (at inference the net starts
+from a warp whose background sits where the sender put it, not at fixed levels). A loss
+weight map marks the mouth and the eyes, and a second map the face (where the blend mask's
+area costs most), both located by the driving frame's landmarks.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
     driving = DrivingState(j, 0.0, 0, clip.params(j, n), None)
     if background is not None:
         background.set_reference(clip.crops[i], clip.params(i))
-        follow = follow_shares(background.best(clip.crops[j], driving))
+        follow = follow_shares(background.settle(clip.crops[j], driving))
         driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow)
     warped, maps = renderer.render_with_map(driving)
     size = source.shape[0]
