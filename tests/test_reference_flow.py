@@ -94,6 +94,17 @@ def test_bad_settings_are_refused_in_one_line():
         FlowConfig(weight=1.5)
     with pytest.raises(ValueError, match="preset"):
         FlowConfig(preset="slow")
+    with pytest.raises(ValueError, match="iterations"):
+        FlowConfig(descent_iterations=0)
+
+
+def test_the_iterations_reach_both_flows():
+    flow = ReferenceFlow(FlowConfig(descent_iterations=7, refinement_iterations=1))
+    for dis in (flow._forward, flow._backward):
+        assert dis.getGradientDescentIterations() == 7
+        assert dis.getVariationalRefinementIterations() == 1
+    medium = ReferenceFlow(FlowConfig(descent_iterations=None, refinement_iterations=None))
+    assert medium._forward.getGradientDescentIterations() == 25
 
 
 def test_on_a_real_clip_the_rendered_face_follows_the_pixels_closer(dev_dir):
