@@ -30,21 +30,21 @@ def measure(name: str, device: str, runs: int, threads: int = 0, batch: int = 1)
 
     from models.config import CONFIGS
     from models.generator import build_generator
-    from models.renderer import _native_bf16
+    from models.precision import channels_last, native_bf16
 
     c = CONFIGS[name]
     dev = torch.device(device)
     cuda = dev.type == "cuda"
     if not cuda:  # the codec limits OpenMP to one thread for its services
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
-    cl = torch.channels_last  # as the renderer runs it (`models/renderer.py`)
-    net = build_generator(c).eval().to(dev).to(memory_format=cl)
+    net = channels_last(build_generator(c).eval().to(dev))  # as the renderer runs it
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    src = torch.rand(batch, 3, c.size, c.size, device=dev).contiguous(memory_format=cl)
+    src = torch.rand(batch, 3, c.size, c.size, device=dev)
+    src = src.contiguous(memory_format=torch.channels_last)
     inputs = _frame_inputs(c, src, dev)
     times = []
-    bf16 = _native_bf16(dev)  # as the renderer chooses
+    bf16 = native_bf16(dev)  # as the renderer chooses
     with torch.inference_mode(), torch.autocast(dev.type, torch.bfloat16, enabled=bf16):
         features = net.appearance(src)
         for i in range(runs + 3):

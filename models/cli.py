@@ -63,6 +63,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    help="face-mesh feature matching (0: off; default: %(default)s)")
     p.add_argument("--mask-weight", type=float, default=d.mask_weight,
                    help="mesh-guided: cost on the blend mask's area (default: %(default)s)")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=d.precision,
+                   help="bf16 autocast (auto: where the device computes it natively, CUDA or "
+                   "an AVX512-BF16/AMX CPU; default: %(default)s)")
     p.add_argument("--mask-away", type=float, default=d.mask_away,
                    help="mesh-guided: the mask's area cost off the face and inside the lips, "
                    "relative to on the face, where AKD is read (default: %(default)s)")
@@ -148,6 +151,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                         region_weight=args.region_weight, landmark_weight=args.landmark_weight,
                         face_feature_weight=args.face_feature_weight,
                         mask_weight=args.mask_weight, mask_away=args.mask_away,
+                        precision=args.precision,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch
 

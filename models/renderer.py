@@ -6,8 +6,8 @@
 corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field. The codec
 finds it by name through the `facecodec.renderers` entry point, so only a receiver that asks
 for `--renderer neural` loads torch. On CUDA, and on a CPU that computes bf16 natively
-(AVX512-BF16 or AMX: 1.4x faster here, 59 dB from fp32), the convolutions run under bf16
-autocast while pictures, maps and sampling grids stay fp32; a checkpoint trained at a
+(`models/precision.py`; 59 dB from fp32 here), the convolutions run under bf16 autocast while
+pictures, maps and sampling grids stay fp32; a checkpoint trained at a
 smaller size renders at its size and is resized to the crop.
 
 A host serving many calls loads the network once and gives each call its own renderer with
@@ -33,6 +33,7 @@ from codec.render.meshwarp import MeshWarpRenderer
 from models.checkpoint import CheckpointError, load_checkpoint
 from models.generator import build_generator
 from models.inputs import expression_code, jacobian, motion_input, pixel_map_to_grid
+from models.precision import channels_last, use_bf16
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "zoo" / "mesh-cpu.pt"
 
@@ -50,9 +51,7 @@ class NeuralRenderer:
         "fp32" (the reference a parity check compares against)."""
         self.model = model
         self.config, self.net, self.device = _load(model, checkpoint, device)
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        self.bf16 = _native_bf16(self.device) if precision == "auto" else precision == "bf16"
+        self.bf16 = use_bf16(self.device, precision)
         self._fresh_state()
 
     def for_another_call(self) -> NeuralRenderer:
@@ -163,15 +162,6 @@ def _mode(device: torch.device, bf16: bool):
     return stack
 
 
-def _native_bf16(device: torch.device) -> bool:
-    """Whether bf16 convolutions are faster than fp32 here: always on CUDA; on a CPU only
-    with AVX512-BF16 or AMX (elsewhere oneDNN emulates bf16, slower than fp32)."""
-    if device.type == "cuda":
-        return True
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
-
-
 def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
     """(config, network in eval mode on its device, device) from a checkpoint; every
     reason it cannot be used is a RendererUnavailableError in one line."""
@@ -195,6 +185,4 @@ def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
         raise RendererUnavailableError(f"--device {device}: this torch sees no CUDA device")
     net = build_generator(config)
     net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
-    # channels-last on the CPU too: oneDNN's convolutions ran 1.3-2x faster so here
-    net = net.eval().to(dev).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    return config, net, dev
+    return config, channels_last(net.eval().to(dev)), dev

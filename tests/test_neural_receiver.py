@@ -197,3 +197,17 @@ def test_an_unknown_precision_is_refused(model):
 
     with pytest.raises(ValueError, match="precision"):
         NeuralRenderer(model, device="cpu", precision="fp16")
+
+
+def test_nhwc_only_for_networks_of_2d_convolutions():
+    """face-vid2vid's presets hold 3D convolutions, which have no channels-last form: the
+    renderer and the trainer must leave them as they are (they used to fail on CUDA)."""
+    from models.config import get_config
+    from models.generator import build_generator
+    from models.precision import channels_last
+
+    mesh = channels_last(build_generator(get_config("mesh-cpu")))
+    volume = channels_last(build_generator(get_config("tiny-64")))
+    conv = next(p for p in mesh.parameters() if p.dim() == 4)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and conv.shape[1] > 1
+    assert all(p.is_contiguous() for p in volume.parameters())

@@ -26,4 +26,5 @@ class TrainConfig:
     landmark_weight: float = 1.0  # face mesh points on output vs truth, px at 192² (0: off)
     face_feature_weight: float = 1.0  # face mesh activations, normalized L1 (0: off)
     mask_weight: float = 0.5  # mesh-guided blend mask: cost on its mean area
+    precision: str = "auto"  # bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs), or fp32
     mask_away: float = 1.0  # its cost off the face and inside the lips, relative to on the face

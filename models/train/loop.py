@@ -33,6 +33,7 @@ from models.losses import (
     hinge_g,
     keypoint_prior,
 )
+from models.precision import channels_last, use_bf16
 from models.train.config import TrainConfig
 
 
@@ -57,7 +58,10 @@ class Trainer:
         self.face = (FaceAwareLoss().to(self.device)
                      if train.landmark_weight or train.face_feature_weight else None)
         self.step = 0
-        self.amp = self.device.type == "cuda"
+        self.amp = use_bf16(self.device, train.precision)
+        for module in (self.g, self.face):
+            if module is not None:
+                channels_last(module)
         self.g_run, self.d_run = self._wrap(self.g), self._wrap(self.d)
         self.kp_run = self._wrap(self.kp)  # every trained module, so DDP syncs them all
         self.history: list[dict] = []
@@ -66,7 +70,8 @@ class Trainer:
         """Under torchrun, DDP averages the gradients across processes."""
         if module is None or self.world == 1:
             return module
-        return DistributedDataParallel(module, [self.device] if self.amp else None)
+        cuda = self.device.type == "cuda"
+        return DistributedDataParallel(module, [self.device] if cuda else None)
 
     # -- checkpoints -------------------------------------------------------------------------
     def save(self, path: Path) -> None:
