@@ -31,6 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+# the shipped checkpoint's loss weights (models/zoo/README.md), so the leg continues its run
+RECIPE = ["--landmark-weight", "4", "--face-feature-weight", "2", "--mask-weight", "2",
+          "--mask-away", "0.25"]
+
 
 def parity(checkpoint: str | None, device: str, frames: int) -> dict:
     """The same frames rendered on `device` (bf16 autocast on CUDA) and on the CPU in fp32;
@@ -101,7 +105,7 @@ def train_leg(out: Path, checkpoint: str, data: Path, minutes: float, dry: bool,
     run = work / "run"  # larger than what comes back
     cmd = [sys.executable, "-m", "models", "--config", config.name, "--data", str(data),
            "--out", str(run), "--cache", str(work / "data"), "--init", checkpoint,
-           "--no-gan", "--device", device,
+           "--no-gan", "--device", device, *RECIPE,
            "--minutes", str(minutes), "--save-every", "100000", "--sample-every", "100000",
            "--include-held-out" if dry else "--clips=8"]
     cmd += (["--steps", "2", "--batch", "2", "--frames-per-clip", "12", "--threads", "2"]

@@ -138,3 +138,15 @@ def test_shipped_checkpoint_renders_and_is_refused_against_another_prior(model, 
     other = dataclasses.replace(model, v_template=model.v_template * 1.01)
     with pytest.raises(RendererUnavailableError, match="face prior"):
         make_renderer("neural", other)
+
+
+def test_the_mask_is_priced_on_the_face_and_at_away_elsewhere():
+    from models.train.loop import mask_price
+
+    face = torch.zeros(1, 4, 4)
+    face[:, 1:3, 1:3] = 1.0  # 4 of 16 pixels
+    open_face, open_rest = face[:, None].clone(), 1 - face[:, None]
+    assert mask_price(open_face, face, 0.25).item() == pytest.approx(4 / 16)
+    assert mask_price(open_rest, face, 0.25).item() == pytest.approx(0.25 * 12 / 16)
+    assert mask_price(open_rest, face, 0.0).item() == 0.0
+    assert mask_price(open_rest, face, 1.0).item() == pytest.approx(open_rest.mean().item())

@@ -213,9 +213,7 @@ class Trainer:
                         + cfg.face_feature_weight * extra["face_features"])
             if mask is not None:
                 extra["mask_area"] = mask.mean()
-                away = cfg.mask_away
-                paid = (mask * (away + (1 - away) * b["face"][:, None])).mean()
-                loss = loss + cfg.mask_weight * paid
+                loss = loss + cfg.mask_weight * mask_price(mask, b["face"], cfg.mask_away)
             loss = self._adversarial(loss, b["driving"], out, extra)
         self._update(loss, b["driving"], out, extra)
         with torch.no_grad():
@@ -226,6 +224,12 @@ class Trainer:
         scalars = {"loss": loss.item(), "recon": recon.item(), "l1": l1.item(),
                    "meshwarp_l1": warp_l1.item(), **{k: v.item() for k, v in extra.items()}}
         return scalars, (b["source"], b["warped"], b["driving"], out.detach().clamp(0, 1))
+
+
+def mask_price(mask, face, away: float):
+    """The blend mask's mean area, each pixel at 1 on the face (the sampler's map) and at
+    `away` elsewhere (1: every pixel alike)."""
+    return (mask * (away + (1 - away) * face[:, None])).mean()
 
 
 def _region_l1(out, target, weight):
