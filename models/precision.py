@@ -32,6 +32,6 @@ def use_bf16(device: torch.device, precision: str = "auto") -> bool:
 def channels_last(module: nn.Module) -> nn.Module:
     """NHWC for a network of 2D convolutions (the mesh-guided generator, the face mesh); one
     with 3D convolutions (face-vid2vid's feature volumes) is left as it is."""
-    if all(p.dim() <= 4 for p in module.parameters()):
+    if all(t.dim() <= 4 for t in (*module.parameters(), *module.buffers())):
         module.to(memory_format=torch.channels_last)
     return module

@@ -7,8 +7,8 @@ corrects; with a face-vid2vid-style checkpoint it runs the keypoint motion field
 finds it by name through the `facecodec.renderers` entry point, so only a receiver that asks
 for `--renderer neural` loads torch. On CUDA, and on a CPU that computes bf16 natively
 (`models/precision.py`; 59 dB from fp32 here), the convolutions run under bf16 autocast while
-pictures, maps and sampling grids stay fp32; a checkpoint trained at a
-smaller size renders at its size and is resized to the crop.
+pictures, maps and sampling grids stay fp32; a checkpoint trained at a smaller size renders
+at its size and is resized to the crop.
 
 A host serving many calls loads the network once and gives each call its own renderer with
 `for_another_call()`; `render_batch` renders the frames due across calls in one forward pass,
