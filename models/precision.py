@@ -33,5 +33,5 @@ def channels_last(module: nn.Module) -> nn.Module:
     """NHWC for a network of 2D convolutions (the mesh-guided generator, the face mesh); one
     with 3D convolutions (face-vid2vid's feature volumes) is left as it is."""
     if all(t.dim() <= 4 for t in (*module.parameters(), *module.buffers())):
-        module.to(memory_format=torch.channels_last)
+        module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return module
