@@ -50,8 +50,8 @@ class FlowConfig:
     consistency_px: float = 1.0  # forward-backward disagreement at which trust falls to 1/e
     max_disagreement_px: float = 8.0  # median flow-vs-landmark gap beyond which flow is unused
     preset: str = "medium"  # DIS preset: "ultrafast", "fast" or "medium"
-    # DIS iterations (None: the preset's; medium's are 25 and 5). 12 and 2 cost 25 % less with
-    # the same AKD on the held-out clips (benchmarks/results/lighter_sender)
+    # DIS iterations (None: the preset's; medium's are 25 and 5). 12 and 2 cost a fifth less
+    # with the same AKD on the held-out clips (benchmarks/results/lighter_sender)
     descent_iterations: int | None = 12
     refinement_iterations: int | None = 2
     closing: float = 0.8  # an eye open under this fraction of the reference's keeps its points

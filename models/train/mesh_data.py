@@ -126,7 +126,7 @@ def as_received(crop: np.ndarray, codec: str = "av1", quality: int | None = None
 
 
 def face_map(model, params: FaceParams, size: int) -> np.ndarray:
-    """(S, S) float32: 1 over the face (the 68 landmarks' hull) but inside the lips, else 0.
+    """(S, S) float32: 1 over the face (the 68 landmarks' hull) except inside the lips, else 0.
     AKD and the eyes are read there, where the warp is right and a correction must pay its
     way; the band the head uncovers, hair, background and teeth are where the warp is wrong
     (the training config prices the blend mask on each)."""
