@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from models.precision import layout
+
 
 class Conv2dBlock(nn.Sequential):
     def __init__(self, cin: int, cout: int, k: int = 3):
@@ -101,7 +103,7 @@ class SPADE(nn.Module):
         ones = spatial.new_ones(1, 1, h, w)
         spread = F.conv2d(ones, taps.reshape(-1, 1, 3, 3).to(spatial.dtype), padding=1)
         out = F.conv2d(spatial, conv.weight[:, :c], conv.bias, padding=1)
-        spread = spread.reshape(n, -1, h, w).contiguous(memory_format=_format(out))
+        spread = spread.reshape(n, -1, h, w).contiguous(memory_format=layout(out))
         return self.shared[1](out + spread)
 
 
@@ -113,11 +115,6 @@ def _instance_norm(x, eps: float = 1e-5):
     x = x.float()
     centred = x - x.mean((2, 3), keepdim=True)
     return centred * torch.rsqrt(centred.square().mean((2, 3), keepdim=True) + eps)
-
-
-def _format(x) -> torch.memory_format:
-    cl = torch.channels_last
-    return cl if x.dim() == 4 and x.is_contiguous(memory_format=cl) else torch.contiguous_format
 
 
 class SPADEResBlock(nn.Module):

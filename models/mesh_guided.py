@@ -35,6 +35,7 @@ from torch import nn
 
 from models.blocks import SPADEResBlock
 from models.config import NetConfig
+from models.precision import layout
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -119,6 +120,7 @@ def _sample(image, grid, padding: str = "reflection"):
     with torch.autocast(grid.device.type, enabled=False):
         out = F.grid_sample(image.float(), grid.float(), align_corners=False,
                             padding_mode=padding)
+    out = out.contiguous(memory_format=layout(image))  # grid_sample gives NCHW
     return out.to(image.dtype) if image.dtype != torch.float32 else out
 
 

@@ -35,3 +35,12 @@ def channels_last(module: nn.Module) -> nn.Module:
     if all(t.dim() <= 4 for t in (*module.parameters(), *module.buffers())):
         module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return module
+
+
+def layout(x: torch.Tensor) -> torch.memory_format:
+    """x's memory format, so a result can be laid out like it (mixing layouts in one
+    elementwise op or concatenation costs a copy, several times the op on a CPU)."""
+    cl = torch.channels_last
+    if x.dim() == 4 and x.is_contiguous(memory_format=cl) and not x.is_contiguous():
+        return cl
+    return torch.contiguous_format

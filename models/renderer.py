@@ -129,7 +129,9 @@ class NeuralRenderer:
         return image
 
     def _tensor(self, image: np.ndarray):
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+        # (1, 3, H, W) over the HWC pixels: channels-last as the network runs (the batch
+        # axis added first, or its stride hides the layout)
+        x = torch.from_numpy(np.ascontiguousarray(image))[None].permute(0, 3, 1, 2)
         return x.to(self.device, torch.float32).div(255)
 
     def _array(self, a: np.ndarray):
