@@ -85,6 +85,33 @@ def test_short_training_on_two_dev_clips_lowers_the_loss(model, dev_dir, tmp_pat
     assert loss().item() < 0.95 * start
 
 
+def test_training_pairs_hold_the_bank_a_receiver_holds(model, dev_dir, tmp_path):
+    """A clip's bank pictures come out of the receiver's decoder, survive the cache, and a
+    pair's warp composes the ones held at its driving frame, as the live receiver does."""
+    from models.train.mesh_data import mesh_sample, prepare_param_clip
+
+    video = dev_dir / "lp_driving_d8.mp4"
+    clip = prepare_param_clip(model, video, 50, tmp_path, frames=60, stride=2)
+    cached = prepare_param_clip(model, video, 50, tmp_path, frames=60, stride=2)
+    assert clip is not None and cached is not None and clip.bank
+    assert cached.bank_from == clip.bank_from == sorted(clip.bank_from)
+    for a, b in zip(clip.bank, cached.bank, strict=True):
+        assert (a.slot, a.region, a.box) == (b.slot, b.region, b.box) and a.state == b.state
+        assert np.array_equal(a.canvas, b.canvas) and np.allclose(a.params.psi, b.params.psi)
+    first = clip.bank_from[0]
+    assert clip.bank_at(first - 1) == [] and clip.bank[0] in clip.bank_at(first)
+    bare = dataclasses.replace(cached, bank=[], bank_from=[])
+    with_bank, without = MeshWarpRenderer(model), MeshWarpRenderer(model)
+
+    def changed(j):
+        a = mesh_sample(model, with_bank, cached, 0, j, 20, 50)["warped"].astype(int)
+        b = mesh_sample(model, without, bare, 0, j, 20, 50)["warped"].astype(int)
+        return int((np.abs(a - b).max(-1) > 8).sum())
+
+    assert changed(first - 1) == 0
+    assert max(changed(j) for j in range(first, len(clip.crops))) > 100
+
+
 def test_code_and_region_weights(model, clip):
     from models.inputs import expression_code
     from models.train.mesh_data import region_weights

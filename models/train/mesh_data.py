@@ -9,7 +9,10 @@ as a receiver holds it (through the sender's AV1 picture coding), so the network
 exactly the map and the picture it will be given. The background's follow levels are the
 ones a sender would send for the pair: where its search (`codec/background.py`) comes to
 rest against the true driving frame, from the default levels (at inference the net starts
-from a warp whose background sits where the sender put it, not at fixed levels). A loss
+from a warp whose background sits where the sender put it, not at fixed levels). The warp
+composes the reference bank a receiver holds at the driving frame (the mouth and eye
+pictures the sender had sent by then, decoded by the receiver's own decoder), so the net is
+not taught to fill a dark mouth that the bank fills live. A loss
 weight map marks the mouth and the eyes, and a second map the face (where the blend mask's
 area costs most), both located by the driving frame's landmarks.
 """
@@ -21,13 +24,16 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
+from bitstream import BankRegion
 from codec.background import BackgroundChooser
+from codec.bank import BankPicture, FaceState
 from codec.driving import DrivingState, follow_shares
 from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.meshwarp import MeshWarpRenderer
@@ -46,11 +52,57 @@ class ParamClip:
     pose: np.ndarray  # (F, 5, 3)
     scale: np.ndarray  # (F,)
     trans: np.ndarray  # (F, 3)
+    bank: list[BankPicture] = field(default_factory=list)  # as the receiver decoded them
+    bank_from: list[int] = field(default_factory=list)  # the frame each arrived with
 
     def params(self, i: int, n: int | None = None) -> FaceParams:
         psi = self.psi[i] if n is None else self.psi[i, :n]
         return FaceParams(self.beta, psi, self.pose[i], float(self.scale[i]), self.trans[i],
                           self.crops.shape[1])
+
+    def bank_at(self, j: int) -> list[BankPicture]:
+        """The bank a receiver holds at frame j: per slot, the last picture sent by then."""
+        held = {p.slot: p for p, start in zip(self.bank, self.bank_from, strict=True)
+                if start <= j}
+        return list(held.values())
+
+    def arrays(self) -> dict[str, Any]:
+        """The clip as plain arrays for an .npz cache (never pickled objects)."""
+        bank, size = self.bank, self.crops.shape[1]
+        return {
+            "crops": self.crops, "beta": self.beta, "psi": self.psi, "pose": self.pose,
+            "scale": self.scale, "trans": self.trans,
+            "bank_from": np.asarray(self.bank_from, np.int64),
+            "bank_canvas": np.array([p.canvas for p in bank], np.uint8).reshape(-1, size,
+                                                                                size, 3),
+            "bank_slot": np.array([p.slot for p in bank], np.int64),
+            "bank_region": np.array([int(p.region) for p in bank], np.int64),
+            "bank_box": np.array([p.box for p in bank], np.int64).reshape(-1, 4),
+            "bank_psi": np.array([p.params.psi for p in bank], np.float32).reshape(
+                len(bank), self.psi.shape[1] if not bank else -1),
+            "bank_pose": np.array([p.params.pose for p in bank], np.float32).reshape(
+                (-1, *self.pose.shape[1:])),
+            "bank_scale": np.array([p.params.scale for p in bank], np.float32),
+            "bank_trans": np.array([p.params.trans for p in bank], np.float32).reshape(-1, 3),
+            "bank_state": np.array([(p.state.mouth, p.state.width, p.state.eyes)
+                                    for p in bank], np.float64).reshape(-1, 3),
+        }  # fmt: skip
+
+    @classmethod
+    def from_arrays(cls, name: str, z) -> ParamClip:
+        clip = cls(name, *(z[k] for k in ("crops", "beta", "psi", "pose", "scale", "trans")))
+        size = clip.crops.shape[1]
+        for k, start in enumerate(z["bank_from"]):
+            params = FaceParams(clip.beta, z["bank_psi"][k], z["bank_pose"][k],
+                                float(z["bank_scale"][k]), z["bank_trans"][k], size)
+            x, y, w, h = (int(v) for v in z["bank_box"][k])
+            mouth, width, eyes = (float(v) for v in z["bank_state"][k])
+            region = BankRegion(int(z["bank_region"][k]))
+            clip.bank.append(BankPicture(int(z["bank_slot"][k]), region, (x, y, w, h),
+                                         z["bank_canvas"][k], params,
+                                         FaceState(mouth, width, eyes)))  # fmt: skip
+            clip.bank_from.append(int(start))
+        return clip
 
 
 def held_out(model) -> set[str]:
@@ -61,36 +113,48 @@ def held_out(model) -> set[str]:
 def prepare_param_clip(model, video: Path, expr_dims: int, cache: Path, frames: int,
                        stride: int) -> ParamClip | None:
     key = hashlib.sha1(f"{video.resolve()}|{video.stat().st_size}|{frames}|{stride}|"
-                       f"{expr_dims}|{model.prior_id}|params".encode()).hexdigest()[:12]
+                       f"{expr_dims}|{model.prior_id}|params+bank".encode()).hexdigest()[:12]
     path = cache / f"{video.stem}-{key}.npz"
     if path.is_file():
         with np.load(path) as z:
-            return ParamClip(video.stem, *(z[k] for k in ("crops", "beta", "psi", "pose",
-                                                          "scale", "trans")))
+            return ParamClip.from_arrays(video.stem, z)
     clip = _encode(model, video, expr_dims, frames, stride)
     if clip is not None:
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
-        np.savez(tmp, crops=clip.crops, beta=clip.beta, psi=clip.psi, pose=clip.pose,
-                 scale=clip.scale, trans=clip.trans)
+        np.savez(tmp, **clip.arrays())
         tmp.replace(path)
     return clip
 
 
 def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> ParamClip | None:
+    """The clip through the sender's encoder; its bank pictures through the receiver's
+    decoder (Hello and References only: nothing is rendered)."""
+    from bitstream import PacketType, packet_type
     from codec.config import EncoderConfig, without_refresh
+    from codec.decoder import Decoder
     from codec.encoder import Encoder
     from codec.video import read_frames, video_fps
 
     config = without_refresh(EncoderConfig(mode="params", expr_dims=expr_dims))
-    encoder = Encoder(model, config, video_fps(video))
+    encoder = Encoder(model, config, video_fps(video) / stride)
+    decoder = Decoder(model, _NoPictures())
     crops, rows = [], []
+    bank: list[BankPicture] = []
+    bank_from: list[int] = []
     try:
         for frame in read_frames(video, max_frames=frames, stride=stride):
             out = encoder.encode(frame)
+            for packet in out.packets:
+                if packet_type(packet) != PacketType.MOTION:
+                    decoder.push(packet)
             if out.decoded is not None:
                 crops.append(out.crop)
                 rows.append(out.decoded.params)
+            for picture in decoder.bank.values():
+                if crops and not any(picture is p for p in bank):
+                    bank.append(picture)
+                    bank_from.append(len(crops) - 1)
     finally:
         encoder.finish()
     if len(rows) < 2:
@@ -98,10 +162,24 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
     psi = np.zeros((len(rows), expr_dims), np.float32)
     for i, p in enumerate(rows):
         psi[i, : len(p.psi)] = p.psi
-    return ParamClip(video.stem, np.stack(crops), rows[0].beta.astype(np.float32), psi,
+    beta = rows[0].beta.astype(np.float32)
+    return ParamClip(video.stem, np.stack(crops), beta, psi,
                      np.stack([p.pose for p in rows]).astype(np.float32),
                      np.array([p.scale for p in rows], np.float32),
-                     np.stack([p.trans for p in rows]).astype(np.float32))
+                     np.stack([p.trans for p in rows]).astype(np.float32),
+                     bank, bank_from)  # fmt: skip
+
+
+class _NoPictures:
+    """The decoder's renderer while preparing data: it only records nothing."""
+
+    name = "none"
+
+    def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
+        pass
+
+    def render(self, driving: DrivingState) -> np.ndarray:
+        raise RuntimeError("data preparation renders no frames")
 
 
 def region_weights(model, params: FaceParams, size: int, weight: float = 4.0) -> np.ndarray:
@@ -145,6 +223,7 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
     would choose for the pair, else the fixed ones."""
     source = clip.crops[i] if source is None else source
     renderer.set_reference(source, clip.params(i))
+    renderer.set_bank(clip.bank_at(j))
     driving = DrivingState(j, 0.0, 0, clip.params(j, n), None)
     if background is not None:
         background.set_reference(clip.crops[i], clip.params(i))
@@ -252,8 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = []
     for path in sorted(args.cache.glob("*.npz"))[: args.clips]:
         with np.load(path) as z:
-            clips.append(ParamClip(path.stem, *(z[k] for k in ("crops", "beta", "psi", "pose",
-                                                               "scale", "trans"))))
+            clips.append(ParamClip.from_arrays(path.stem, z))
     model = load_prior()
     for workers in args.workers:
         sampler = MeshPairSampler(model, clips, 50, codec=None, workers=workers)
