@@ -72,6 +72,7 @@ class FaceFitter:
         self._jaw_w = L @ model.weights[:, JAW]
         self._jaw_J = model.J_regressor[JAW]
         self._jaw_pts = np.flatnonzero(self._jaw_w > 1e-3)
+        self._has_jaw = model.has_jaw  # a property that scans the skinning weights
         self.rigid_w = downweight_mobile((self._E**2).sum(axis=(1, 2)))
         m = len(self._mean)
         self.gaze = GazeFitter(model) if config.fit_gaze else None
@@ -136,14 +137,14 @@ class FaceFitter:
         return similarity(self._apply_jaw(shape, jaw, J), target, self.rigid_w)
 
     def _apply_jaw(self, shape, jaw, J):
-        if not self.model.has_jaw:
+        if not self._has_jaw:
             return shape
         rotated = (shape - J) @ rodrigues_one(jaw).T + J
         return shape + self._jaw_w[:, None] * (rotated - shape)
 
     def _jaw_step(self, shape, jaw, J, s, R, t, target):
         """One damped Gauss-Newton step; the Jacobian of w·R(δ)R(jaw)(p - J) at δ = 0."""
-        if not (self.config.fit_jaw and self.model.has_jaw):
+        if not (self.config.fit_jaw and self._has_jaw):
             return jaw
         idx = self._jaw_pts
         pts, w = shape[idx], self._jaw_w[idx][:, None]
@@ -163,7 +164,7 @@ class FaceFitter:
         return (target - t) @ R / s
 
     def _unjaw(self, q, jaw, J):
-        if not self.model.has_jaw or not jaw.any():
+        if not self._has_jaw or not jaw.any():
             return q
         idx = self._jaw_pts
         w = self._jaw_w[idx][:, None, None]

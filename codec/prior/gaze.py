@@ -95,11 +95,14 @@ class GazeFitter:
 
     @staticmethod
     def _project(view, trans, centres, points, angles: np.ndarray) -> np.ndarray:
-        """Image-plane iris points (both eyes, flattened) for each row of eye angles (A, 4)."""
+        """Image-plane iris points (both eyes, flattened) for each row of eye angles (A, 4).
+        Both eyes' rotations come from one `rodrigues` call (the per-call overhead was most of
+        the gaze fit's time)."""
+        aa = np.zeros((2, len(angles), 3))
+        aa[:, :, :2] = angles.reshape(-1, 2, 2).transpose(1, 0, 2)
+        turns = rodrigues(aa)
         out = []
-        for e, (c, p) in enumerate(zip(centres, points, strict=True)):
-            aa = np.zeros((len(angles), 3))
-            aa[:, :2] = angles[:, 2 * e : 2 * e + 2]
-            turned = np.einsum("aij,nj->ani", rodrigues(aa), p) + c
+        for c, p, turn in zip(centres, points, turns, strict=True):
+            turned = np.einsum("aij,nj->ani", turn, p) + c
             out.append((turned @ view.T + trans)[..., :2].reshape(len(angles), -1))
         return np.concatenate(out, axis=1)
