@@ -58,11 +58,12 @@ class FaceTrack:
 
     def __call__(self, frame: np.ndarray) -> TrackedFace | None:
         size = self.config.size
-        box = self.tracker.box
+        looked, crop = self.tracker.box, None
         lm_frame = None
-        if box is not None:
-            lm = self._look(box.cut(frame, size))
-            lm_frame = None if lm is None else box.to_frame(lm, size)
+        if looked is not None:
+            crop = looked.cut(frame, size)
+            lm = self._look(crop)
+            lm_frame = None if lm is None else looked.to_frame(lm, size)
         if lm_frame is None:
             lm_frame = self._full(frame)
             if lm_frame is not None:
@@ -71,7 +72,9 @@ class FaceTrack:
         if box is None:
             return None
         landmarks = None if lm_frame is None else box.to_crop(lm_frame, size)
-        return TrackedFace(box.cut(frame, size), landmarks, box)
+        if crop is None or box != looked:  # the box mostly holds still: its crop is made
+            crop = box.cut(frame, size)
+        return TrackedFace(crop, landmarks, box)
 
     def _look(self, crop: np.ndarray) -> np.ndarray | None:
         if not self._second:
