@@ -190,3 +190,28 @@ def test_bench_rd_runs_the_neural_renderer_from_a_checkpoint(tmp_path):
     source = SourceClip(tmp_path / "s.mp4", 5, None)
     images, payload, reference = source.facecodec(neural[0][2])
     assert images.shape == (5, 256, 256, 3) and payload > 0 and reference > 0
+
+
+def test_ctrl_c_saves_the_steps_done(tmp_path):
+    """An interrupted run keeps what it trained: last.pt at the last finished step."""
+    from models.train.loop import TrainConfig, Trainer
+
+    c = get_config("tiny-64", "baseline")
+
+    class Sampler:
+        calls = 0
+
+        def sample(self, batch):
+            Sampler.calls += 1
+            if Sampler.calls == 3:
+                raise KeyboardInterrupt
+            src, kp, _, jac, _ = _inputs(TINY, batch)
+            return {"source": src.numpy(), "driving": src.flip(3).numpy(),
+                    "kp_s": kp.numpy(), "kp_d": kp.numpy(), "jac": jac.numpy(),
+                    "code": np.zeros((batch, 0), np.float32)}
+
+    trainer = Trainer(c, TrainConfig(steps=10, batch=2, save_every=100), Sampler(), tmp_path,
+                      "0" * 16, "cpu", progress=False)
+    assert len(trainer.fit()) == 2
+    saved = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert saved["step"] == 2

@@ -1,7 +1,8 @@
 """The training loop: one entry point for CPU, one GPU, and `torchrun` (DDP) on several.
 
 Rank 0 logs (CSV always, TensorBoard when installed), saves sample grids and checkpoints;
-`RUN_DIR/last.pt` is always the newest, written atomically, and `--resume` continues it.
+`RUN_DIR/last.pt` is always the newest, written atomically (also on Ctrl-C), and `--resume`
+continues it.
 On CUDA the forward passes run under bf16 autocast.
 """
 
@@ -124,7 +125,14 @@ class Trainer:
                     self.save(self.run / "last.pt")
                 break
             t = time.perf_counter()
-            scalars, images = self.train_step()
+            try:
+                scalars, images = self.train_step()
+            except KeyboardInterrupt:  # Ctrl-C: keep the steps done since the last save
+                if log is not None:
+                    self.save(self.run / "last.pt")
+                    bar.write(f"interrupted at step {self.step}: saved {self.run / 'last.pt'} "
+                              "(--resume continues it)")
+                break
             self.step += 1
             scalars["sec_per_step"] = time.perf_counter() - t
             self.history.append(scalars)
