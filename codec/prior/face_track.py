@@ -72,7 +72,7 @@ class FaceTrack:
         if box is None:
             return None
         landmarks = None if lm_frame is None else box.to_crop(lm_frame, size)
-        if crop is None or box != looked:  # the box mostly holds still: its crop is made
+        if crop is None or box != looked:  # mostly the box held still: its crop is cut
             crop = box.cut(frame, size)
         return TrackedFace(crop, landmarks, box)
 
