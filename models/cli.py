@@ -72,6 +72,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mask-init", type=float, default=None,
                    help="mesh-guided: the blend mask's starting logit (default: the config's, "
                    "0 = half of each correction; -2 starts near the mesh warp)")
+    p.add_argument("--mask-floor", type=float, default=None,
+                   help="mesh-guided: the blend mask is exactly 0 where its sigmoid is below "
+                   "this, so those pixels are the mesh warp's and a receiver skips them "
+                   "(default: the config's)")
     p.add_argument("--reference-codec", choices=("av1", "webp", "jpeg", "none"), default="av1",
                    help="mesh-guided: code each reference picture as the sender does before "
                    "training on it (none: the raw crop; default: %(default)s)")
@@ -125,6 +129,8 @@ def run(args: argparse.Namespace) -> list[dict]:
     net = get_config(args.config, args.mode, args.keypoints)
     if args.mask_init is not None:
         net = replace(net, mask_init=args.mask_init)
+    if args.mask_floor is not None:
+        net = replace(net, mask_floor=args.mask_floor)
     model = load_prior(args.flame)
     videos = list_videos(args.data)
     if not args.include_held_out:

@@ -40,6 +40,7 @@ class NetConfig:
     mesh_blocks: int = 4
     blend_mask: bool = False  # mesh-guided: corrections only under a learned mask
     mask_init: float = 0.0  # the mask's starting logit (0: half of each correction)
+    mask_floor: float = 0.0  # >0: the mask is 0 where its sigmoid is below this (exact warp)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -48,6 +49,8 @@ class NetConfig:
             raise ValueError(f"generator must be one of {GENERATORS}")
         if self.generator == "mesh" and self.mode != "flame":
             raise ValueError("the mesh-guided generator is driven by FLAME (mode flame)")
+        if not 0.0 <= self.mask_floor < 1.0:
+            raise ValueError("mask_floor must be in [0, 1)")
         if self.mesh_factor < 1 or self.mesh_factor & (self.mesh_factor - 1):
             raise ValueError("mesh_factor must be a power of two")
         if self.size % (2**self.down_blocks) or (self.size >> self.down_blocks) % (

@@ -83,8 +83,24 @@ class MeshGuidedGenerator(nn.Module):
 
     def render_parts(self, features, source, warped, grid, code):
         """(output, blend mask at full resolution or None)."""
+        grid, warped = grid.float(), warped.float()
+        core = self._core(features, warped, grid, code)
+        size = grid.shape[1:3]
+        if self.mask is None:
+            return warped + self._correction(core, source, warped, grid), None
+        logits, floor = self.mask(core).float(), self.config.mask_floor
+        if not floor:
+            mask = torch.sigmoid(_upsample(logits, size))
+            return warped + mask * self._correction(core, source, warped, grid), mask
+        low = (torch.sigmoid(logits) - floor).clamp_min(0) / (1 - floor)
+        mask = _upsample(low, size)
+        if torch.is_grad_enabled():
+            return warped + mask * self._correction(core, source, warped, grid), mask
+        return self._only_under(low, mask, core, source, warped, grid), mask
+
+    def _core(self, features, warped, grid, code):
+        """The network at 1/f: warped features, picture and displacement through SPADE."""
         f = self.config.mesh_factor
-        grid = grid.float()
         grid_lo = F.avg_pool2d(grid.permute(0, 3, 1, 2), f)  # (N, 2, h, w)
         n, _, h, w = grid_lo.shape
         moved = grid_lo - _identity(n, h, w, grid.device, grid.dtype)
@@ -94,24 +110,49 @@ class MeshGuidedGenerator(nn.Module):
         cond = (x, code)  # the code spread over the map, without building that map
         for block in self.blocks:
             x = block(x, cond)
-        core = x
-        size = grid.shape[1:3]
-        delta = F.interpolate(self.flow(x).float(), size=size, mode="bilinear",
-                              align_corners=False).permute(0, 2, 3, 1)
-        warped = warped.float()
+        return x
+
+    def _correction(self, core, source, warped, grid):
+        """Full resolution: the reference re-sampled along the corrected map, minus the
+        warp's own sample, plus the decoded RGB residual."""
+        f = self.config.mesh_factor
+        delta = _upsample(self.flow(core).float(), grid.shape[1:3]).permute(0, 2, 3, 1)
         correction = _sample(source, grid + delta) - _sample(source, grid)
         picture = warped + correction
+        x = core
         for i, layer in enumerate(self.up):
             scale = f >> (i + 1)
             x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
             skip = F.avg_pool2d(picture, scale) if scale > 1 else picture
             x = layer(torch.cat([x, skip.to(x.dtype)], 1))
-        correction = correction + self.rgb(torch.cat([x, picture.to(x.dtype)], 1)).float()
-        if self.mask is None:
-            return warped + correction, None
-        mask = torch.sigmoid(F.interpolate(self.mask(core), size=size, mode="bilinear",
-                                           align_corners=False).float())
-        return warped + mask * correction, mask
+        return correction + self.rgb(torch.cat([x, picture.to(x.dtype)], 1)).float()
+
+    def _only_under(self, low, mask, core, source, warped, grid):
+        """Inference under a floored mask: the correction is decoded only in the box around
+        the pixels the mask keeps, grown by `MARGIN` cells so the box's edges cannot reach
+        them; everywhere else the output is the warp itself, and a frame the mask leaves
+        alone costs no full-resolution work at all."""
+        rows = low.amax((0, 1, 3)).nonzero()
+        if len(rows) == 0:
+            return warped
+        cols = low.amax((0, 1, 2)).nonzero()
+        h, w = low.shape[2:]
+        y0, y1 = max(0, int(rows[0]) - MARGIN), min(h, int(rows[-1]) + 1 + MARGIN)
+        x0, x1 = max(0, int(cols[0]) - MARGIN), min(w, int(cols[-1]) + 1 + MARGIN)
+        f = self.config.mesh_factor
+        box = (slice(None), slice(None), slice(f * y0, f * y1), slice(f * x0, f * x1))
+        part = self._correction(core[..., y0:y1, x0:x1], source, warped[box],
+                                grid[:, f * y0:f * y1, f * x0:f * x1])
+        out = warped.clone()
+        out[box] += mask[box] * part
+        return out
+
+
+MARGIN = 4  # cells at 1/f: the decoder's reach past a box edge is under 2
+
+
+def _upsample(x, size):
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 def _sample(image, grid, padding: str = "reflection"):

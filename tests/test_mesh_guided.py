@@ -177,3 +177,36 @@ def test_the_mask_is_priced_on_the_face_and_at_away_elsewhere():
     assert mask_price(open_rest, face, 0.25).item() == pytest.approx(0.25 * 12 / 16)
     assert mask_price(open_rest, face, 0.0).item() == 0.0
     assert mask_price(open_rest, face, 1.0).item() == pytest.approx(open_rest.mean().item())
+
+
+def test_a_floored_mask_decodes_only_its_box_and_is_exact():
+    """With a mask floor, inference decodes the correction only around the pixels the mask
+    keeps: the same frame as the full decode, and the warp's own pixels everywhere else."""
+    torch.manual_seed(0)
+    config = dataclasses.replace(SMALL, blend_mask=True, mask_floor=0.05)
+    net = build_generator(config).eval()
+    for head in (net.flow, net.rgb):
+        torch.nn.init.normal_(head.weight, std=0.05)
+    torch.nn.init.normal_(net.mask.weight, std=0.3)
+    n, s = 2, config.size
+    source, warped = torch.rand(n, 3, s, s), torch.rand(n, 3, s, s)
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
+    grid = torch.stack([xs, ys], -1)[None].repeat(n, 1, 1, 1) * 0.9
+    code = torch.randn(n, config.code_dims)
+    features = net.appearance(source).detach()
+
+    def both(bias: float):
+        torch.nn.init.constant_(net.mask.bias, bias)
+        with torch.enable_grad():
+            full, mask = net.render_parts(features, source, warped, grid, code)
+        with torch.no_grad():
+            boxed = net.render(features, source, warped, grid, code)
+        return full.detach(), mask.detach(), boxed
+
+    full, mask, boxed = both(-3.5)  # a few cells over the floor
+    kept = (mask > 0).float().mean().item()
+    assert 0.0 < kept < 0.5
+    assert torch.allclose(boxed, full, atol=1e-5)
+    assert torch.equal(boxed[mask.expand_as(boxed) == 0], warped[mask.expand_as(warped) == 0])
+    full, mask, boxed = both(-20.0)  # nothing kept: the warp itself, nothing decoded
+    assert not mask.any() and torch.equal(boxed, warped)

@@ -88,7 +88,8 @@ class Trainer:
         shipped fp16 one too; one without the blend mask gets a fresh mask head);
         optimizer, discriminator and step start fresh."""
         config, data = load_checkpoint(path, self.prior_id)
-        same = replace(config, blend_mask=self.net.blend_mask, mask_init=self.net.mask_init)
+        same = replace(config, blend_mask=self.net.blend_mask, mask_init=self.net.mask_init,
+                       mask_floor=self.net.mask_floor)
         if same != self.net:
             raise ValueError(f"{path}: a {config.name} checkpoint; this run trains {self.net.name}")
         missing, _ = self.g.load_state_dict({k: v.float() for k, v in data["generator"].items()},
