@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from models.precision import layout
 
 
 class Conv2dBlock(nn.Sequential):
@@ -89,22 +89,50 @@ class SPADE(nn.Module):
 
     def forward(self, x, cond):
         """`cond` a map, or (map, vector): the vector stands for itself spread over the map."""
-        h = self.shared(cond) if isinstance(cond, torch.Tensor) else self._spread(*cond)
-        return _instance_norm(x) * (1 + self.gamma(h)) + self.beta(h)
+        return self.modulate(x, shared_hidden([self], cond)[0])
 
-    def _spread(self, spatial, vector):
-        """`shared` of the map joined with the vector repeated at every pixel, computed as
-        what that part is: the same at every pixel but the border (where the padding drops
-        taps). The vector's channels cost one single-channel pass instead of a full one (the
-        mesh-guided generator's code is 53 of its SPADE's 101 channels)."""
-        conv = self.shared[0]
-        n, c, h, w = spatial.shape
-        taps = torch.einsum("okij,nk->noij", conv.weight[:, c:], vector.to(conv.weight.dtype))
-        ones = spatial.new_ones(1, 1, h, w)
-        spread = F.conv2d(ones, taps.reshape(-1, 1, 3, 3).to(spatial.dtype), padding=1)
-        out = F.conv2d(spatial, conv.weight[:, :c], conv.bias, padding=1)
-        spread = spread.reshape(n, -1, h, w).contiguous(memory_format=layout(out))
-        return self.shared[1](out + spread)
+    def modulate(self, x, hidden):
+        """x normalized, then scaled and shifted by what `gamma` and `beta` make of the
+        hidden map (one convolution for both)."""
+        weight = torch.cat([self.gamma.weight, self.beta.weight])
+        bias = torch.cat([self.gamma.bias, self.beta.bias])  # type: ignore[list-item]
+        gamma, beta = F.conv2d(hidden, weight, bias, padding=1).chunk(2, 1)
+        return _instance_norm(x) * (1 + gamma) + beta
+
+
+def shared_hidden(layers: list[SPADE], cond) -> list[torch.Tensor]:
+    """The hidden maps of SPADE layers that read one conditioning input, from one convolution:
+    all of a generator's blocks read the same input, and on a CPU one wide convolution keeps
+    two cores busier than several narrow ones. `cond` a map, or (map, vector) where the
+    vector stands for itself spread over the map (`_add_spread`)."""
+    convs = [layer.shared[0] for layer in layers]
+    weight = torch.cat([conv.weight for conv in convs])
+    bias = torch.cat([conv.bias for conv in convs])  # type: ignore[misc]
+    if isinstance(cond, torch.Tensor):
+        out = F.conv2d(cond, weight, bias, padding=1)
+    else:
+        spatial, vector = cond
+        c = spatial.shape[1]
+        out = F.conv2d(spatial, weight[:, :c], bias, padding=1)
+        out = _add_spread(out, torch.einsum("okij,nk->noij", weight[:, c:],
+                                            vector.to(weight.dtype)))
+    return list(F.relu(out).split([conv.out_channels for conv in convs], 1))
+
+
+def _add_spread(out, taps):
+    """out plus the convolution of a map of ones by `taps` (N, O, 3, 3), zero-padded: every
+    tap inside the map, less the taps that fall on the padding along the border. The
+    vector's channels so cost a sum of taps instead of a pass over the map (the mesh-guided
+    generator's code is 53 of its SPADE's 101 channels)."""
+    taps = taps.to(out.dtype)
+    out = out + taps.sum((2, 3))[..., None, None]
+    out[:, :, 0] -= taps[:, :, 0].sum(-1)[..., None]  # the top row lacks the kernel's top row
+    out[:, :, -1] -= taps[:, :, 2].sum(-1)[..., None]
+    out[..., 0] -= taps[..., 0].sum(-1)[..., None]
+    out[..., -1] -= taps[..., 2].sum(-1)[..., None]
+    for (y, i), (x, j) in itertools.product(((0, 0), (-1, 2)), repeat=2):
+        out[:, :, y, x] += taps[:, :, i, j]  # a corner lost that tap twice
+    return out
 
 
 def _instance_norm(x, eps: float = 1e-5):
@@ -125,6 +153,20 @@ class SPADEResBlock(nn.Module):
         self.n2, self.c2 = SPADE(c, cond, hidden), nn.Conv2d(c, c, 3, padding=1)
 
     def forward(self, x, cond):
-        h = self.c1(F.leaky_relu(self.n1(x, cond), 0.2))
-        h = self.c2(F.leaky_relu(self.n2(h, cond), 0.2))
+        return self.step(x, *shared_hidden([self.n1, self.n2], cond))
+
+    def step(self, x, hidden1, hidden2):
+        """The block given its SPADE layers' hidden maps (`spade_blocks` computes them for
+        all blocks at once)."""
+        h = self.c1(F.leaky_relu(self.n1.modulate(x, hidden1), 0.2))
+        h = self.c2(F.leaky_relu(self.n2.modulate(h, hidden2), 0.2))
         return x + h
+
+
+def spade_blocks(blocks, x, cond):
+    """x through SPADE residual blocks that all read `cond`, their SPADE layers' first
+    convolutions run as one (`shared_hidden`)."""
+    hidden = shared_hidden([n for block in blocks for n in (block.n1, block.n2)], cond)
+    for k, block in enumerate(blocks):
+        x = block.step(x, hidden[2 * k], hidden[2 * k + 1])
+    return x

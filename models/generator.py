@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.appearance import AppearanceExtractor
-from models.blocks import SPADEResBlock, Up2d
+from models.blocks import SPADEResBlock, Up2d, spade_blocks
 from models.config import NetConfig
 from models.motion_field import MotionFieldEstimator
 
@@ -49,8 +49,7 @@ class WarpingGenerator(nn.Module):
         cond = x
         if self.config.code_dims:
             cond = torch.cat([x, code[:, :, None, None].expand(-1, -1, h, w)], 1)
-        for block in self.blocks:
-            x = block(x, cond)
+        x = spade_blocks(self.blocks, x, cond)
         return torch.sigmoid(self.rgb(self.up(x)))
 
 

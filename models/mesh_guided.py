@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.blocks import SPADEResBlock
+from models.blocks import SPADEResBlock, spade_blocks
 from models.config import NetConfig
 from models.precision import layout
 
@@ -107,10 +107,7 @@ class MeshGuidedGenerator(nn.Module):
         feats = _sample(features, grid_lo.permute(0, 2, 3, 1), "border")
         x = self.entry(torch.cat([feats, F.avg_pool2d(warped, f).to(feats.dtype),
                                   moved.to(feats.dtype)], 1))
-        cond = (x, code)  # the code spread over the map, without building that map
-        for block in self.blocks:
-            x = block(x, cond)
-        return x
+        return spade_blocks(self.blocks, x, (x, code))  # the code stands for its spread map
 
     def _correction(self, core, source, warped, grid):
         """Full resolution: the reference re-sampled along the corrected map, minus the

@@ -215,3 +215,20 @@ def test_ctrl_c_saves_the_steps_done(tmp_path):
     assert len(trainer.fit()) == 2
     saved = torch.load(tmp_path / "last.pt", weights_only=True)
     assert saved["step"] == 2
+
+
+@pytest.mark.parametrize("h, w", [(8, 11), (1, 5)])
+def test_spade_blocks_equal_the_blocks_one_by_one_with_the_code_spread_out(h, w):
+    """One convolution for all blocks' SPADE hidden maps, the code's channels as a sum of
+    taps: the same as each block on the code spread over the map, border pixels included."""
+    from models.blocks import SPADEResBlock, spade_blocks
+
+    torch.manual_seed(1)
+    blocks = torch.nn.ModuleList(SPADEResBlock(6, 6 + 4) for _ in range(3))
+    x, code = torch.randn(2, 6, h, w), torch.randn(2, 4)
+    spread = torch.cat([x, code[:, :, None, None].expand(-1, -1, h, w)], 1)
+    expected = x
+    for block in blocks:
+        expected = block(expected, spread)
+    assert torch.allclose(spade_blocks(blocks, x, (x, code)), expected, atol=1e-5)
+    assert not torch.allclose(spade_blocks(blocks, x, (x, -code)), expected, atol=1e-3)
