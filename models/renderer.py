@@ -151,9 +151,15 @@ def render_batch(renderers: list[NeuralRenderer], states: list[DrivingState]) ->
         raise ValueError("render_batch: the renderers must share one network and precision")
     with _mode(device, bf16):
         inputs = [r._frame_inputs(d) for r, d in zip(renderers, states, strict=True)]
-        out = net.render(*(torch.cat(column) for column in zip(*inputs, strict=True)))
+        out = net.render(*(_stack(column) for column in zip(*inputs, strict=True)))
     return [r._image(out[i], d.params.crop_size)
             for i, (r, d) in enumerate(zip(renderers, states, strict=True))]
+
+
+def _stack(column: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """One batch of the calls' tensors; a single call's as it is (a copy of a 256² picture
+    and map costs a millisecond on a CPU)."""
+    return column[0] if len(column) == 1 else torch.cat(column)
 
 
 def _mode(device: torch.device, bf16: bool):
