@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--checkpoint", default=None, help="also time the neural renderer")
+    p.add_argument("--neural-threads", nargs="+", type=int, default=None, metavar="N",
+                   help="torch threads for the neural renderer, one row each (default: "
+                   "torch's own choice)")
     p.add_argument("--no-live", action="store_true", help="skip the loopback call")
     p.add_argument("--landmark-looks", type=int, choices=(1, 2), default=2,
                    help="looks per crop (1: what a busy sender does; default: 2)")
@@ -102,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     track.close()
     flow.close()
     if args.checkpoint and states:
-        t["render_neural"] = _time_neural(model, args.checkpoint, ref_crop, ref, states)
+        for n in args.neural_threads or [0]:
+            key = f"render_neural_{n}_threads" if n else "render_neural"
+            t[key] = _time_neural(model, args.checkpoint, ref_crop, ref, states, n)
     stats = {k: {"median_ms": float(np.median(v)), "mean_ms": float(np.mean(v)),
                  "p10_ms": float(np.percentile(v, 10)), "p90_ms": float(np.percentile(v, 90))}
              for k, v in t.items() if v}  # fmt: skip
@@ -144,9 +149,14 @@ def _time_av1(crops: np.ndarray) -> float:
     return (time.perf_counter() - start) * 1000 / len(crops)
 
 
-def _time_neural(model, checkpoint, crop, ref, states) -> list[float]:
+def _time_neural(model, checkpoint, crop, ref, states, threads: int = 0) -> list[float]:
+    """The whole neural renderer a frame: mesh warp and map, network, picture out."""
+    import torch
+
     from models.renderer import NeuralRenderer
 
+    if threads:
+        torch.set_num_threads(threads)
     neural = NeuralRenderer(model, checkpoint)
     neural.set_reference(crop, ref)
     times = []
