@@ -69,23 +69,25 @@ class ParamClip:
     def arrays(self) -> dict[str, Any]:
         """The clip as plain arrays for an .npz cache (never pickled objects)."""
         bank, size = self.bank, self.crops.shape[1]
+
+        def column(values, dtype, *shape: int) -> np.ndarray:  # keeps its shape when empty
+            return np.array(list(values), dtype).reshape(len(bank), *shape)
+
         return {
             "crops": self.crops, "beta": self.beta, "psi": self.psi, "pose": self.pose,
             "scale": self.scale, "trans": self.trans,
             "bank_from": np.asarray(self.bank_from, np.int64),
-            "bank_canvas": np.array([p.canvas for p in bank], np.uint8).reshape(-1, size,
-                                                                                size, 3),
-            "bank_slot": np.array([p.slot for p in bank], np.int64),
-            "bank_region": np.array([int(p.region) for p in bank], np.int64),
-            "bank_box": np.array([p.box for p in bank], np.int64).reshape(-1, 4),
-            "bank_psi": np.array([p.params.psi for p in bank], np.float32).reshape(
-                len(bank), self.psi.shape[1] if not bank else -1),
-            "bank_pose": np.array([p.params.pose for p in bank], np.float32).reshape(
-                (-1, *self.pose.shape[1:])),
-            "bank_scale": np.array([p.params.scale for p in bank], np.float32),
-            "bank_trans": np.array([p.params.trans for p in bank], np.float32).reshape(-1, 3),
-            "bank_state": np.array([(p.state.mouth, p.state.width, p.state.eyes)
-                                    for p in bank], np.float64).reshape(-1, 3),
+            "bank_canvas": column((p.canvas for p in bank), np.uint8, size, size, 3),
+            "bank_slot": column((p.slot for p in bank), np.int64),
+            "bank_region": column((int(p.region) for p in bank), np.int64),
+            "bank_box": column((p.box for p in bank), np.int64, 4),
+            "bank_psi": column((p.params.psi for p in bank), np.float32,
+                               len(bank[0].params.psi) if bank else self.psi.shape[1]),
+            "bank_pose": column((p.params.pose for p in bank), np.float32, *self.pose.shape[1:]),
+            "bank_scale": column((p.params.scale for p in bank), np.float32),
+            "bank_trans": column((p.params.trans for p in bank), np.float32, 3),
+            "bank_state": column(((p.state.mouth, p.state.width, p.state.eyes) for p in bank),
+                                 np.float64, 3),
         }  # fmt: skip
 
     @classmethod
@@ -171,7 +173,8 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
 
 
 class _NoPictures:
-    """The decoder's renderer while preparing data: it only records nothing."""
+    """The decoder's renderer while preparing data: the pictures are what is kept, and
+    no frame is drawn."""
 
     name = "none"
 
