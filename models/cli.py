@@ -69,6 +69,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--mask-away", type=float, default=d.mask_away,
                    help="mesh-guided: the mask's area cost off the face and inside the lips, "
                    "relative to on the face, where AKD is read (default: %(default)s)")
+    p.add_argument("--mask-power", type=float, default=d.mask_power,
+                   help="mesh-guided: each pixel of the mask costs m**power (under 1: a mask "
+                   "spread thin costs more than one gathered; default: %(default)s)")
     p.add_argument("--mask-init", type=float, default=None,
                    help="mesh-guided: the blend mask's starting logit (default: the config's, "
                    "0 = half of each correction; -2 starts near the mesh warp)")
@@ -157,6 +160,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                         region_weight=args.region_weight, landmark_weight=args.landmark_weight,
                         face_feature_weight=args.face_feature_weight,
                         mask_weight=args.mask_weight, mask_away=args.mask_away,
+                        mask_power=args.mask_power,
                         precision=args.precision,
                         save_every=args.save_every, sample_every=args.sample_every)
     import torch

@@ -210,3 +210,14 @@ def test_a_floored_mask_decodes_only_its_box_and_is_exact():
     assert torch.equal(boxed[mask.expand_as(boxed) == 0], warped[mask.expand_as(warped) == 0])
     full, mask, boxed = both(-20.0)  # nothing kept: the warp itself, nothing decoded
     assert not mask.any() and torch.equal(boxed, warped)
+
+
+def test_under_a_power_below_one_a_thin_mask_costs_more_than_a_gathered_one():
+    from models.train.loop import mask_price
+
+    face = torch.ones(1, 4, 4)
+    thin, gathered = torch.full((1, 1, 4, 4), 1 / 16), torch.zeros(1, 1, 4, 4)
+    gathered[..., 0, 0] = 1.0  # the same area in one pixel
+    assert mask_price(thin, face, 1.0) == pytest.approx(mask_price(gathered, face, 1.0).item())
+    assert mask_price(thin, face, 1.0, 0.5) > 3 * mask_price(gathered, face, 1.0, 0.5)
+    assert mask_price(torch.zeros(1, 1, 4, 4), face, 1.0, 0.5).item() == 0.0

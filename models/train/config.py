@@ -28,3 +28,5 @@ class TrainConfig:
     mask_weight: float = 0.5  # mesh-guided blend mask: cost on its mean area
     precision: str = "auto"  # bf16 autocast where native (CUDA, AVX512-BF16/AMX CPUs), or fp32
     mask_away: float = 1.0  # its cost off the face and inside the lips, relative to on the face
+    mask_power: float = 1.0  # each pixel's cost is m**power: under 1 a little mask everywhere
+    # costs more than a full one in few places (with a mask floor, the rest is exactly 0)

@@ -222,7 +222,8 @@ class Trainer:
                         + cfg.face_feature_weight * extra["face_features"])
             if mask is not None:
                 extra["mask_area"] = mask.mean()
-                loss = loss + cfg.mask_weight * mask_price(mask, b["face"], cfg.mask_away)
+                loss = loss + cfg.mask_weight * mask_price(mask, b["face"], cfg.mask_away,
+                                                          cfg.mask_power)
             loss = self._adversarial(loss, b["driving"], out, extra)
         self._update(loss, b["driving"], out, extra)
         with torch.no_grad():
@@ -235,10 +236,16 @@ class Trainer:
         return scalars, (b["source"], b["warped"], b["driving"], out.detach().clamp(0, 1))
 
 
-def mask_price(mask, face, away: float):
+def mask_price(mask, face, away: float, power: float = 1.0):
     """The blend mask's mean area, each pixel at 1 on the face (the sampler's map) and at
-    `away` elsewhere (1: every pixel alike)."""
+    `away` elsewhere (1: every pixel alike); with `power` under 1, each pixel counts
+    m**power, so a mask spread thin costs more than the same area gathered."""
+    if power != 1.0:
+        mask = (mask + MASK_EPS) ** power - MASK_EPS**power  # a finite slope at 0
     return (mask * (away + (1 - away) * face[:, None])).mean()
+
+
+MASK_EPS = 1e-4
 
 
 def _region_l1(out, target, weight):
