@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -95,19 +96,20 @@ class SPADE(nn.Module):
         """x normalized, then scaled and shifted by what `gamma` and `beta` make of the
         hidden map (one convolution for both)."""
         weight = torch.cat([self.gamma.weight, self.beta.weight])
-        bias = torch.cat([self.gamma.bias, self.beta.bias])  # type: ignore[list-item]
+        bias = torch.cat([self.gamma.bias, self.beta.bias])
         gamma, beta = F.conv2d(hidden, weight, bias, padding=1).chunk(2, 1)
         return _instance_norm(x) * (1 + gamma) + beta
 
 
 def shared_hidden(layers: list[SPADE], cond) -> list[torch.Tensor]:
     """The hidden maps of SPADE layers that read one conditioning input, from one convolution:
-    all of a generator's blocks read the same input, and on a CPU one wide convolution keeps
-    two cores busier than several narrow ones. `cond` a map, or (map, vector) where the
-    vector stands for itself spread over the map (`_add_spread`)."""
-    convs = [layer.shared[0] for layer in layers]
+    all of a generator's blocks read the same input, so one launch does for all (no faster
+    on a 2-core CPU, where convolutions already run near its peak; fewer, wider kernels on
+    a GPU). `cond` a map, or (map, vector) where the vector stands for itself spread over
+    the map (`_add_spread`)."""
+    convs = [cast(nn.Conv2d, layer.shared[0]) for layer in layers]
     weight = torch.cat([conv.weight for conv in convs])
-    bias = torch.cat([conv.bias for conv in convs])  # type: ignore[misc]
+    bias = torch.cat([cast(torch.Tensor, conv.bias) for conv in convs])
     if isinstance(cond, torch.Tensor):
         out = F.conv2d(cond, weight, bias, padding=1)
     else:
