@@ -64,7 +64,8 @@ class BackgroundChooser:
         if self.renderer is None or not self._ready or seq % self.every:
             return self.levels
         candidates = [self.levels, *self._neighbours(self.levels)]
-        errors = self.errors(crop, driving, candidates)
+        judge = self._judge(crop, driving)
+        errors = judge(candidates)
         best = int(np.argmin(errors))
         if errors[best] >= errors[0] * (1 - c.gain):
             return self.levels
@@ -72,7 +73,7 @@ class BackgroundChooser:
         level, error = candidates[best], errors[best]
         step = (level[0] - self.levels[0], level[1] - self.levels[1])
         while self._valid(further := (level[0] + step[0], level[1] + step[1])):
-            e = self.errors(crop, driving, [further])[0]
+            e = judge([further])[0]
             if e >= error * (1 - c.gain):
                 break
             level, error = further, e
@@ -88,18 +89,23 @@ class BackgroundChooser:
             start = self.levels
         return start
 
-    def errors(self, crop: np.ndarray, driving: DrivingState,
-               candidates: list[tuple[int, int]]) -> list[float]:
-        """Squared error outside the face of the background sheet at each candidate's levels,
-        at the analysis size (`set_reference` first)."""
-        assert self.renderer is not None and self._ready
+    def _judge(self, crop: np.ndarray, driving: DrivingState):
+        """A function of candidate levels: the squared error outside the face of the
+        background sheet at each one's levels, at the analysis size. This frame's picture at
+        that size, its mesh and the mask outside its face are made once, for every step of a
+        search."""
+        renderer = self.renderer
+        assert renderer is not None and self._ready
         s = self.config.size
-        state = replace(driving, params=driving.params.at_size(s))
+        pose = renderer.background_pose(replace(driving, params=driving.params.at_size(s)))
         frame = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
-        follows = [follow_shares(x) for x in candidates]
-        shown, outline = self.renderer.render_backgrounds(state, follows)
-        outside = self._outside(outline)
-        return [cv2.norm(frame, picture, cv2.NORM_L2SQR, outside) for picture in shown]
+        outside = self._outside(pose[0][renderer.outline])
+
+        def errors(candidates: list[tuple[int, int]]) -> list[float]:
+            shown = renderer.render_backgrounds(pose, [follow_shares(x) for x in candidates])
+            return [cv2.norm(frame, picture, cv2.NORM_L2SQR, outside) for picture in shown]
+
+        return errors
 
     def _neighbours(self, levels: tuple[int, int]) -> list[tuple[int, int]]:
         a, b = levels

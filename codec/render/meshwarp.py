@@ -122,12 +122,17 @@ class MeshWarpRenderer:
         out, maps = self._render(driving)
         return out, np.stack(maps, axis=-1)
 
-    def render_backgrounds(self, driving: DrivingState, follows) -> tuple[list, np.ndarray]:
-        """The background sheet alone, once per `follows` entry, with the reference's face
-        left where it was, and the face's outline in the frame: what the sender compares
-        with its frame, outside the face, to choose the follow levels."""
+    def background_pose(self, driving: DrivingState) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's mesh (2D) and the similarity that takes the reference's outline onto
+        it: what every background candidate of one frame shares, so a search makes it once."""
         dst = self._driving_mesh(driving)[:, :2]
-        sim = _similarity(self.src[self.outline], dst[self.outline])
+        return dst, _similarity(self.src[self.outline], dst[self.outline])
+
+    def render_backgrounds(self, pose: tuple[np.ndarray, np.ndarray], follows) -> list:
+        """The background sheet alone, once per `follows` entry, with the reference's face
+        left where it was (`pose` from `background_pose`): what the sender compares with its
+        frame, outside the face (`pose[0][self.outline]`), to choose the follow levels."""
+        dst, sim = pose
         frames = []
         for follow in follows:
             dst_tris = self._sheet(dst, follow, sim)[self.sheet_tris]
@@ -135,7 +140,7 @@ class MeshWarpRenderer:
             mx, my = _backward_map(ids, self.src_sheet, dst_tris, self.size)
             frames.append(cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REFLECT101))  # fmt: skip
-        return frames, dst[self.outline]
+        return frames
 
     def _driving_mesh(self, driving: DrivingState) -> np.ndarray:
         if not self._ready:
