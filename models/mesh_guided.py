@@ -19,9 +19,10 @@ At initialization Δmap = Δrgb = 0, so the output *is* the mesh warp (its mouth
 included): training can only move away from a renderer that already scores well, which is
 what lets it converge in CPU-hours on 16 minutes of video. With `blend_mask`, a third head
 gives m in [0, 1] at 1/f, upsampled, and training pays for its area: corrections land where
-the warp is wrong (mouth interior, lids, outline) and everywhere else the output keeps the
-warp's full-resolution reference pixels exactly, so the face is not blurred by corrections
-that regress to the mean. The network spends its compute at 1/f resolution.
+the warp is wrong (mouth interior, lids, outline) and elsewhere the output stays near the
+warp's full-resolution reference pixels, so the face is not blurred by corrections that
+regress to the mean. A sigmoid is never 0, so that holds exactly only under a mask floor
+(`NetConfig.mask_floor`), below which m is 0. The network spends its compute at 1/f.
 
 Sampling grids are always sampled in fp32, also under bf16 autocast on a GPU: a bf16 grid
 has steps of half a pixel at 256².
