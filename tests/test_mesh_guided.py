@@ -113,13 +113,14 @@ def test_training_pairs_hold_the_bank_a_receiver_holds(model, dev_dir, tmp_path)
 
 
 def test_code_and_region_weights(model, clip):
+    from codec.prior.params import landmarks_in_crop
     from models.inputs import expression_code
     from models.train.mesh_data import region_weights
 
     code = expression_code(dataclasses.replace(clip.params[5], psi=clip.params[5].psi[:10]), 50)
     assert code.shape == (53,) and not code[10:50].any()
     assert np.allclose(code[50:], clip.params[5].jaw)
-    w = region_weights(model, clip.params[5], 256)
+    w = region_weights(landmarks_in_crop(model, clip.params[5])[:, :2], 256)
     assert w.min() == 1.0 and w.max() == 5.0 and 0.01 < (w > 1).mean() < 0.3
 
 
@@ -132,7 +133,8 @@ def test_face_map_marks_the_face_but_not_the_open_mouth(model, clip):
     pose = clip.params[5].pose.copy()
     pose[2] = (0.3, 0.0, 0.0)  # the jaw, open
     p = dataclasses.replace(clip.params[5], pose=pose)
-    face, lmk = face_map(model, p, 256), landmarks_in_crop(model, p)[:, :2]
+    lmk = landmarks_in_crop(model, p)[:, :2]
+    face = face_map(lmk, 256)
     assert set(np.unique(face)) == {0.0, 1.0} and 0.05 < face.mean() < 0.5
     at = lambda xy: face[round(float(xy[1])), round(float(xy[0]))]  # noqa: E731
     assert at(lmk[30]) == 1.0 and at(lmk[19]) == 1.0  # nose tip, a brow

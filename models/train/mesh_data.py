@@ -185,9 +185,9 @@ class _NoPictures:
         raise RuntimeError("data preparation renders no frames")
 
 
-def region_weights(model, params: FaceParams, size: int, weight: float = 4.0) -> np.ndarray:
-    """(S, S) float32: 1 everywhere, 1 + weight over the mouth and eyes (slightly dilated)."""
-    lmk = landmarks_in_crop(model, params)[:, :2]
+def region_weights(lmk: np.ndarray, size: int, weight: float = 4.0) -> np.ndarray:
+    """(S, S) float32: 1 everywhere, 1 + weight over the mouth and eyes (slightly dilated);
+    `lmk` the frame's 68 landmarks (crop px)."""
     mask = np.zeros((size, size), np.uint8)
     for ids in REGIONS.values():
         hull = cv2.convexHull(lmk[list(ids)].astype(np.float32)).astype(np.int32)
@@ -206,12 +206,12 @@ def as_received(crop: np.ndarray, codec: str = "av1", quality: int | None = None
     return decode_picture(encode_picture(crop, codec, q), codec, crop.shape[0])
 
 
-def face_map(model, params: FaceParams, size: int) -> np.ndarray:
-    """(S, S) float32: 1 over the face (the 68 landmarks' hull) except inside the lips, else 0.
+def face_map(lmk: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 over the face (the 68 landmarks' hull, `lmk` in crop px) except
+    inside the lips, else 0.
     AKD and the eyes are read there, where the warp is right and a correction must pay its
     way; the band the head uncovers, hair, background and teeth are where the warp is wrong
     (the training config prices the blend mask on each)."""
-    lmk = landmarks_in_crop(model, params)[:, :2]
     face = np.zeros((size, size), np.float32)
     cv2.fillConvexPoly(face, cv2.convexHull(lmk.astype(np.float32)).astype(np.int32), 1.0)
     cv2.fillConvexPoly(face, cv2.convexHull(lmk[60:68].astype(np.float32)).astype(np.int32), 0.0)
@@ -233,13 +233,13 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
         follow = follow_shares(background.settle(clip.crops[j], driving))
         driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow)
     warped, maps = renderer.render_with_map(driving)
-    size = source.shape[0]
+    size, lmk = source.shape[0], landmarks_in_crop(model, driving.params)[:, :2]
     return {
         "source": source, "warped": warped, "driving": clip.crops[j],
         "grid": pixel_map_to_grid(maps, size).astype(np.float32),
         "code": expression_code(driving.params, expr_max),
-        "weight": region_weights(model, driving.params, size),
-        "face": face_map(model, driving.params, size),
+        "weight": region_weights(lmk, size),
+        "face": face_map(lmk, size),
     }  # fmt: skip
 
 
