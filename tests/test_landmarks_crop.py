@@ -42,7 +42,7 @@ def test_the_second_look_averages_the_tracked_mesh_and_the_mesh_where_the_crop_p
     from codec.video import read_frames
 
     frames = list(read_frames(dev_dir / "dagan_driving.mp4", max_frames=12))
-    two, one = FaceTrack(), FaceTrack(second_look=False)
+    two, one = FaceTrack(second_every=1), FaceTrack(second_look=False)
     for frame in frames:
         face, alone = two(frame), one(frame)
     assert face is not None and alone is not None and face.landmarks is not None
@@ -56,11 +56,11 @@ def test_the_second_look_averages_the_tracked_mesh_and_the_mesh_where_the_crop_p
         tracked._rect = rect
         t = tracked(face.crop)
     assert t is not None and fixed is not None and np.abs(t - fixed).max() > 0.1  # two opinions
-    assert np.allclose(two._look(face.crop), (t + fixed) / 2)
+    assert np.allclose(two._look(face.crop, face.box), (t + fixed) / 2)
     with LandmarkDetector(tracking=True) as tracked_alone:  # one look: the tracked one alone
         tracked_alone._rect = one._in_crop.region
         t_alone = tracked_alone(alone.crop)
-    assert t_alone is not None and np.allclose(one._look(alone.crop), t_alone)
+    assert t_alone is not None and np.allclose(one._look(alone.crop, alone.box), t_alone)
     # no face detection once the face is tracked: the second look costs one mesh run
     calls = []
     two._full._detect = lambda image: calls.append(image)  # type: ignore[method-assign]
@@ -95,3 +95,52 @@ def test_the_two_looks_give_the_same_landmarks_every_run_with_opencv_on_several_
     finally:
         cv2.setNumThreads(before)
     assert all(np.array_equal(runs[0], run) for run in runs[1:])
+
+
+def test_a_second_look_every_other_frame_carries_its_offset_between(dev_dir):
+    """With second_every=2 the second look runs on every other frame of a still crop box; the
+    frame between takes the tracked look plus the last offset, and a moved box looks anew."""
+    import pytest
+
+    from codec.prior.crop import CropBox
+    from codec.prior.face_track import FaceTrack
+    from codec.video import read_frames
+
+    track = FaceTrack(second_every=2)
+    try:
+        for frame in read_frames(dev_dir / "dagan_driving.mp4", max_frames=8):
+            face = track(frame)
+        assert face is not None
+        seconds, tracked = [], []
+        second_look = track._second_look
+        track._second_look = lambda *a: seconds.append(1) or second_look(*a)
+        track._in_crop = _Recording(track._in_crop, tracked)
+        track.looks = 2  # forgets any offset: the next frame looks twice
+        first = track._look(face.crop, face.box)
+        offset = track._offset
+        assert len(seconds) == 1 and offset is not None
+        assert np.allclose(first, tracked[0] + offset)
+        carried = track._look(face.crop, face.box)
+        assert len(seconds) == 1 and np.array_equal(carried, tracked[1] + offset)
+        track._look(face.crop, face.box)
+        assert len(seconds) == 2  # every other frame
+        track._look(face.crop, CropBox(face.box.cx + 3, face.box.cy, face.box.side))
+        assert len(seconds) == 3  # another crop: its own look, not the old crop's offset
+        with pytest.raises(ValueError, match="period"):
+            FaceTrack(second_every=0)
+    finally:
+        track.close()
+
+
+class _Recording:
+    """A landmark detector that keeps what it answered."""
+
+    def __init__(self, detector, answers: list):
+        self.detector, self.answers = detector, answers
+
+    def __call__(self, crop):
+        self.answers.append(self.detector(crop))
+        return self.answers[-1]
+
+    def __getattr__(self, name):
+        return getattr(self.detector, name)

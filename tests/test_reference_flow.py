@@ -98,6 +98,27 @@ def test_bad_settings_are_refused_in_one_line():
         FlowConfig(descent_iterations=0)
 
 
+def test_a_check_every_other_frame_holds_its_trust_between():
+    """check_every=2: the backward flow runs on every other frame; the frame between moves the
+    points by its own forward flow and keeps the last check's trust; a new reference checks."""
+    reference, points = _texture(0), _points()
+    flow = ReferenceFlow(FlowConfig(check_every=2))
+    calls: list = []
+    flow._backward = _Counting(flow._backward, calls)
+    flow.set_reference(reference, points)
+    moved1, trust1 = flow.track(_shifted(reference, 1.0, 0.0), points)
+    moved2, trust2 = flow.track(_shifted(reference, 3.0, 0.0), points)
+    assert len(calls) == 1 and np.array_equal(trust1, trust2)
+    assert np.median(moved2[:, 0] - moved1[:, 0]) == pytest.approx(2.0, abs=0.2)
+    flow.track(_shifted(reference, 3.0, 0.0), points)
+    assert len(calls) == 2
+    flow.set_reference(reference, points)
+    flow.track(reference, points)
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="check period"):
+        FlowConfig(check_every=0)
+
+
 def test_the_iterations_reach_both_flows():
     flow = ReferenceFlow(FlowConfig(descent_iterations=7, refinement_iterations=1))
     for dis in (flow._forward, flow._backward):
@@ -153,3 +174,14 @@ def test_the_encoder_ends_its_helper_threads_when_the_stream_ends(dev_dir):
     assert {t.name.split("_")[0] for t in ours} == {"flow-check", "second-look"}
     enc.finish()
     assert not any(t.is_alive() for t in ours)
+
+
+class _Counting:
+    """A DIS flow that counts its runs."""
+
+    def __init__(self, dis, calls: list):
+        self.dis, self.calls = dis, calls
+
+    def calc(self, *args):
+        self.calls.append(1)
+        return self.dis.calc(*args)

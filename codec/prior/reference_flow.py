@@ -57,6 +57,9 @@ class FlowConfig:
     closing: float = 0.8  # an eye open under this fraction of the reference's keeps its points
     scale: float = 1.0  # the flow runs on the crop resized by this (0.5: a quarter of the work)
     margin_px: float | None = 24.0  # flow only inside the landmarks' box grown by this; None: all
+    # Frames per backward check; between them the last check's trust holds. 2 saves a fifth
+    # of the flow's CPU but cost AKD +0.005 px on the held-out clips (every landmark group).
+    check_every: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.weight <= 1.0:
@@ -68,6 +71,8 @@ class FlowConfig:
         descent, refinement = self.descent_iterations, self.refinement_iterations
         if (descent is not None and descent < 1) or (refinement is not None and refinement < 0):
             raise ValueError("flow iterations must be >= 1 (descent) and >= 0 (refinement)")
+        if self.check_every < 1:
+            raise ValueError(f"flow check period must be >= 1 frame, got {self.check_every}")
 
 
 class ReferenceFlow:
@@ -88,6 +93,8 @@ class ReferenceFlow:
         self.kept = np.concatenate([refined_points("lips"), IRISES])  # MediaPipe's, always
         self.eyes = {name: refined_points(name) for name in EYE_LIDS}
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
+        self._trust: np.ndarray | None = None  # the last backward check's, and its age
+        self._trust_age = 0
 
     @property
     def enabled(self) -> bool:
@@ -98,6 +105,7 @@ class ReferenceFlow:
             gray = _gray(crop, self.config.scale)
             self._reference = (gray, np.asarray(landmarks, np.float64)[:, :2].copy())
             self._ref_open = {name: _opening(landmarks, name) for name in EYE_LIDS}
+            self._trust = None
 
     def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """`landmarks` (L, 2 or 3) in crop pixels, moved where the flow is trusted."""
@@ -128,17 +136,24 @@ class ReferenceFlow:
         rows, cols = self._window(_scaled(points, k), gray.shape)
         ref_gray, gray = (np.ascontiguousarray(g[rows, cols]) for g in (ref_gray, gray))
         origin = np.array([cols.start, rows.start], np.float64)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, "flow-check")
-        later = self._pool.submit(self._backward.calc, gray, ref_gray, None)
+        later = None
+        if self._trust is None or self._trust_age >= self.config.check_every - 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, "flow-check")
+            later = self._pool.submit(self._backward.calc, gray, ref_gray, None)
         forward = self._forward.calc(ref_gray, gray, None)
-        backward = later.result()
         moved = ref_points + _sample(forward, _scaled(ref_points, k) - origin) / k
+        if later is None:  # between checks: the last one's trust holds
+            assert self._trust is not None
+            self._trust_age += 1
+            return moved, self._trust.copy()
+        backward = later.result()
         back = moved + _sample(backward, _scaled(moved, k) - origin) / k
         miss = np.linalg.norm(back - ref_points, axis=1)
         trust = np.exp(-((miss / self.config.consistency_px) ** 2))
         trust[self.kept[self.kept < len(trust)]] = 0.0
-        return moved, trust
+        self._trust, self._trust_age = trust, 0
+        return moved, trust.copy()
 
     def _window(self, points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
         """Rows and columns of the (scaled) crop the flow is measured in: the points' box grown
