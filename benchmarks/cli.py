@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "fuzz": ("benchmarks.bitstream_fuzz", "mutation fuzzing of the packet decoder"),
     "reference": ("benchmarks.reference_picture", "reference picture codecs"),
     "reconstruction": ("benchmarks.reconstruction", "meshwarp same-identity reconstruction"),
+    "psnr-budget": ("benchmarks.psnr_budget", "where the squared error lies: face, around, rest"),
 }
 
 

@@ -112,3 +112,39 @@ def test_bench_speed_counts_the_helper_threads_cpu(dev_dir, tmp_path):
                                                    "background"))  # fmt: skip
     assert stats["sender_total"]["cpu_mean_ms"] == pytest.approx(parts)
     assert stats["av1_low_delay_16kbps"]["cpu_mean_ms"] > 0
+
+
+def test_psnr_budget_splits_the_error_by_region():
+    from benchmarks.psnr_budget import colour_fit, frame_budget, regions
+
+    rng = np.random.default_rng(3)
+    truth = rng.integers(40, 200, (128, 128, 3)).astype(np.uint8)
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    landmarks = np.stack([64 + 30 * np.cos(angles), 64 + 36 * np.sin(angles)], axis=1)
+    face, ring = regions(landmarks, truth.shape[:2])
+    assert 0.2 < face.mean() < 0.3 and not (face & ring).any() and ring.sum() > 0.5 * face.sum()
+    shown = truth.copy()
+    shown[face] = np.clip(shown[face].astype(int) + 20, 0, 255)
+    budget = frame_budget(truth, shown, landmarks)
+    assert budget.shares == pytest.approx((1.0, 0.0, 0.0))
+    assert budget.face_exact == float("inf") and budget.psnr < 30
+    darker = (truth * 0.8 + 10).astype(np.uint8)  # an exposure change: the colour fit undoes it
+    assert psnr(truth, colour_fit(darker, truth)) > psnr(truth, darker) + 15
+
+
+def test_psnr_budget_end_to_end_on_a_synthetic_clip(tmp_path):
+    from benchmarks.psnr_budget import main
+    from codec.prior.flame_io import load_prior
+    from codec.synthetic import SyntheticConfig, make_clip, save_clip
+
+    videos, out = tmp_path / "videos", tmp_path / "budget.json"
+    videos.mkdir()
+    save_clip(make_clip(load_prior(None), SyntheticConfig(seconds=0.6, seed=0)),
+              videos / "synthetic0.mp4", 25.0)  # fmt: skip
+    assert main(["--videos", str(videos), "--all-clips", "--frames", "12", "--json",
+                 str(out)]) == 0  # fmt: skip
+    (row,) = json.loads(out.read_text())
+    assert row["renderer"] == "meshwarp" and row["frames"] > 5
+    assert row["psnr"] < row["face_exact"] < row["ring_exact"]
+    assert sum(row[k] for k in ("share_face", "share_ring", "share_rest")) == pytest.approx(1.0)
+    assert main(["--videos", str(tmp_path / "none")]) == 2
