@@ -32,6 +32,8 @@ class FrameBudget:
     face_exact: float  # PSNR with the face region replaced by the truth
     ring_exact: float  # ... the face and the ring around it
     colour_fit: float  # PSNR after the oracle per-channel gain and offset
+    colour_gain: float  # that fit's gain, mean of the channels (< 1: it cut contrast)
+    sender_offset: float  # PSNR after the face's mean colour change since the reference
     shares: tuple[float, float, float]  # squared error in face, ring, rest (sums to 1)
 
 
@@ -94,18 +96,29 @@ def clip_budget(path: Path, frames: int, expr_dims: int, renderer: str,
     sent: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
     shown = transcode(read_frames(path, max_frames=frames), encoder, decoder, None,
                       lambda r: sent.__setitem__(r.seq, (r.crop, r.landmarks)))  # fmt: skip
-    out = []
+    out, reference = [], None
     for s in shown:
         crop, landmarks = sent.get(s.seq, (None, None))
-        if s.seq > 0 and s.decoded and crop is not None and landmarks is not None:
-            out.append(frame_budget(crop, s.image, landmarks))
+        if crop is None or landmarks is None:
+            continue
+        if reference is None:
+            reference = face_colour(crop, landmarks)
+        elif s.decoded:
+            offset = face_colour(crop, landmarks) - reference
+            out.append(frame_budget(crop, s.image, landmarks, offset))
     return out
 
 
-def frame_budget(truth: np.ndarray, shown: np.ndarray, landmarks: np.ndarray) -> FrameBudget:
+def frame_budget(truth: np.ndarray, shown: np.ndarray, landmarks: np.ndarray,
+                 offset: np.ndarray | None = None) -> FrameBudget:
+    """`offset`: what a sender could measure and send, the face's mean colour change since the
+    reference picture (none: zero)."""
     from benchmarks.metrics import psnr
 
     face, ring = regions(landmarks, truth.shape[:2])
+    fitted, gain = colour_fit(shown, truth)
+    offset = np.zeros(3) if offset is None else offset
+    moved = np.clip(np.rint(shown + offset), 0, 255).astype(np.uint8)
     err = ((truth.astype(np.float64) - shown) ** 2).sum(-1)
     total = max(float(err.sum()), 1e-9)
     parts = (float(err[face].sum()), float(err[ring].sum()))
@@ -113,7 +126,9 @@ def frame_budget(truth: np.ndarray, shown: np.ndarray, landmarks: np.ndarray) ->
         psnr=psnr(truth, shown),
         face_exact=psnr(truth, np.where(face[..., None], truth, shown)),
         ring_exact=psnr(truth, np.where((face | ring)[..., None], truth, shown)),
-        colour_fit=psnr(truth, colour_fit(shown, truth)),
+        colour_fit=psnr(truth, fitted),
+        colour_gain=gain,
+        sender_offset=psnr(truth, moved),
         shares=(parts[0] / total, parts[1] / total, 1 - sum(parts) / total),
     )
 
@@ -132,16 +147,26 @@ def regions(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, 
     return face > 0, (grown > 0) & (face == 0)
 
 
-def colour_fit(shown: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """`shown` with the per-channel gain and offset that bring it closest to `truth`."""
+def colour_fit(shown: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, float]:
+    """`shown` with the per-channel gain and offset that bring it closest to `truth`, and the
+    mean gain. Where `shown` is misaligned the best gain is below 1: fading toward the mean
+    lowers the squared error, as blur does."""
     x = shown.reshape(-1, 3).astype(np.float64)
     y = truth.reshape(-1, 3).astype(np.float64)
-    out = np.empty_like(x)
+    out, gains = np.empty_like(x), []
     for c in range(3):
         design = np.stack([x[:, c], np.ones(len(x))], axis=1)
         gain, offset = np.linalg.lstsq(design, y[:, c], rcond=None)[0]
         out[:, c] = gain * x[:, c] + offset
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(shown.shape)
+        gains.append(float(gain))
+    image = np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(shown.shape)
+    return image, float(np.mean(gains))
+
+
+def face_colour(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The mean RGB inside the landmarks' hull."""
+    face, _ = regions(landmarks, crop.shape[:2])
+    return crop[face].astype(np.float64).mean(axis=0)
 
 
 def _summary(frames: list[FrameBudget]) -> dict:
@@ -151,13 +176,16 @@ def _summary(frames: list[FrameBudget]) -> dict:
             "face_exact": float(np.mean([f.face_exact for f in frames])),
             "ring_exact": float(np.mean([f.ring_exact for f in frames])),
             "colour_fit": float(np.mean([f.colour_fit for f in frames])),
+            "colour_gain": float(np.median([f.colour_gain for f in frames])),
+            "sender_offset": float(np.mean([f.sender_offset for f in frames])),
             "share_face": float(shares[:, 0].mean()), "share_ring": float(shares[:, 1].mean()),
             "share_rest": float(shares[:, 2].mean())}  # fmt: skip
 
 
 def _print(rows: list[dict], renderers: list[str]) -> None:
-    print("| clip | renderer | PSNR dB | face exact | face + ring exact | colour fit | "
-          "error in face / ring / rest |\n|---|---|---|---|---|---|---|")  # fmt: skip
+    print("| clip | renderer | PSNR dB | face exact | face + ring exact | colour fit (its gain) | "
+          "sender's offset | error in face / ring / rest |\n"
+          "|---|---|---|---|---|---|---|---|")  # fmt: skip
     for r in rows:
         print(_row(r["clip"], r))
     for name in renderers:
@@ -168,10 +196,11 @@ def _print(rows: list[dict], renderers: list[str]) -> None:
 
 
 def _row(label: str, r: dict) -> str:
-    gains = " | ".join(f"{r[k] - r['psnr']:+.2f}" for k in ("face_exact", "ring_exact",
-                                                            "colour_fit"))  # fmt: skip
+    face, ring, fit, sent = (f"{r[k] - r['psnr']:+.2f}" for k in (
+        "face_exact", "ring_exact", "colour_fit", "sender_offset"))  # fmt: skip
     shares = " / ".join(f"{r[k]:.2f}" for k in ("share_face", "share_ring", "share_rest"))
-    return f"| {label} | {r['renderer']} | {r['psnr']:.2f} | {gains} | {shares} |"
+    return (f"| {label} | {r['renderer']} | {r['psnr']:.2f} | {face} | {ring} | "
+            f"{fit} ({r['colour_gain']:.2f}) | {sent} | {shares} |")
 
 
 if __name__ == "__main__":

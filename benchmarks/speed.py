@@ -8,7 +8,9 @@ SVT-AV1 coding and decoding the same crops at 16 kbps (one thread, per frame).
 Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
 neural one, on CUDA when present). Then the loopback call through real data channels
 (`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the
-10th and 90th percentiles (latency: median and 95th), one process, the machine named.
+10th and 90th percentiles (latency: median and 95th), and each stage's mean CPU time over all
+threads (what a busy laptop pays; the helper threads hide in wall time on an idle machine),
+one process, the machine named.
 """
 
 from __future__ import annotations

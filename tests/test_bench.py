@@ -129,7 +129,12 @@ def test_psnr_budget_splits_the_error_by_region():
     assert budget.shares == pytest.approx((1.0, 0.0, 0.0))
     assert budget.face_exact == float("inf") and budget.psnr < 30
     darker = (truth * 0.8 + 10).astype(np.uint8)  # an exposure change: the colour fit undoes it
-    assert psnr(truth, colour_fit(darker, truth)) > psnr(truth, darker) + 15
+    fitted, gain = colour_fit(darker, truth)
+    assert psnr(truth, fitted) > psnr(truth, darker) + 15 and gain == pytest.approx(1.25, abs=0.02)
+    _, gain = colour_fit(np.roll(truth, 5, axis=1), truth)  # misaligned: the fit fades it
+    assert gain < 0.5
+    budget = frame_budget(truth, truth - 10, landmarks, offset=np.full(3, 10.0))
+    assert budget.sender_offset == float("inf") and budget.psnr < 29
 
 
 def test_psnr_budget_end_to_end_on_a_synthetic_clip(tmp_path):
