@@ -93,8 +93,8 @@ def add_encoder_options(p: argparse.ArgumentParser) -> None:
                    help="reference picture quality 0..100 (default: %(default)s)")
     p.add_argument("--landmark-looks", type=int, choices=(1, 2), default=2,
                    help="landmark looks per frame: 2 averages a tracked and an untracked one "
-                   "(steadier face), 1 halves the landmark work for a slow CPU "
-                   "(default: %(default)s)")
+                   "(steadier face; the untracked one every third frame, its offset carried "
+                   "between), 1 skips the untracked one for a slow CPU (default: %(default)s)")
     p.add_argument("--flow-weight", type=float, default=1.0, metavar="W",
                    help="how far landmarks move onto the optical flow from the reference "
                    "picture, 0..1: the face follows the pixels' real motion; 0 turns the flow "

@@ -32,7 +32,8 @@ class EncoderConfig:
     min_refresh_s: float = 2.0  # and the last reference is at least this old
     # Landmark looks per crop: 2 = tracked + one where the crop puts the face, averaged (the
     # tracked look alone carries its error from frame to frame; the second runs on its own
-    # thread); 1 = tracked only, half the work, for a slow laptop.
+    # thread, one frame in three, its offset carried between); 1 = tracked only, for a slow
+    # laptop.
     landmark_looks: int = 2
     crop: CropConfig = field(default_factory=CropConfig)
     # Landmarks moved onto the optical flow from the reference crop before the fit, so the
