@@ -6,9 +6,11 @@ the face. This splits each decoded frame's squared error into the face (the conv
 sender's 478 landmarks), a ring around it (the hull grown by a fifth of the face's size: hair
 line, ears, jaw shadow) and the rest (hair, neck, shoulders, background), and reports the PSNR
 each frame would reach with those regions exact. A renderer that made the face perfect could
-gain no more than the 'face exact' column, whatever it learns. A per-frame colour fit (gain and
-offset per channel, by least squares against the true crop) shows what an exposure change
-costs. Same bitstreams as `bench rd` (no reference refresh, the encoder's defaults otherwise).
+gain no more than the 'face exact' column, whatever it learns. An oracle colour fit (gain and
+offset per channel, by least squares against the true crop) bounds what any global colour or
+contrast change could buy; the face's mean colour change since the reference is what a sender
+could measure and send. Same bitstreams as `bench rd` (no reference refresh, the encoder's
+defaults otherwise).
 """
 
 from __future__ import annotations
@@ -104,20 +106,19 @@ def clip_budget(path: Path, frames: int, expr_dims: int, renderer: str,
         if reference is None:
             reference = face_colour(crop, landmarks)
         elif s.decoded:
-            offset = face_colour(crop, landmarks) - reference
-            out.append(frame_budget(crop, s.image, landmarks, offset))
+            out.append(frame_budget(crop, s.image, landmarks, reference))
     return out
 
 
 def frame_budget(truth: np.ndarray, shown: np.ndarray, landmarks: np.ndarray,
-                 offset: np.ndarray | None = None) -> FrameBudget:
-    """`offset`: what a sender could measure and send, the face's mean colour change since the
-    reference picture (none: zero)."""
+                 reference_colour: np.ndarray | None = None) -> FrameBudget:
+    """`reference_colour`: the reference picture's `face_colour`; the face's mean colour change
+    since then is what a sender could measure and send (none: no change)."""
     from benchmarks.metrics import psnr
 
     face, ring = regions(landmarks, truth.shape[:2])
     fitted, gain = colour_fit(shown, truth)
-    offset = np.zeros(3) if offset is None else offset
+    offset = 0.0 if reference_colour is None else _mean_colour(truth, face) - reference_colour
     moved = np.clip(np.rint(shown + offset), 0, 255).astype(np.uint8)
     err = ((truth.astype(np.float64) - shown) ** 2).sum(-1)
     total = max(float(err.sum()), 1e-9)
@@ -138,13 +139,21 @@ def regions(landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, 
     size wide."""
     import cv2
 
-    hull = cv2.convexHull(np.asarray(landmarks)[:, :2].astype(np.float32)).astype(np.int32)
-    face = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(face, hull, 1)
+    face = _hull(landmarks, shape)
     size = float(np.ptp(landmarks[:, :2], axis=0).max())
     r = max(1, round(RING * size))
-    grown = cv2.dilate(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
-    return face > 0, (grown > 0) & (face == 0)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    grown = cv2.dilate(face.astype(np.uint8), disc) > 0
+    return face, grown & ~face
+
+
+def _hull(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    hull = cv2.convexHull(np.asarray(landmarks)[:, :2].astype(np.float32)).astype(np.int32)
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, hull, 1)
+    return mask > 0
 
 
 def colour_fit(shown: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, float]:
@@ -165,8 +174,11 @@ def colour_fit(shown: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, float]
 
 def face_colour(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """The mean RGB inside the landmarks' hull."""
-    face, _ = regions(landmarks, crop.shape[:2])
-    return crop[face].astype(np.float64).mean(axis=0)
+    return _mean_colour(crop, _hull(landmarks, crop.shape[:2]))
+
+
+def _mean_colour(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return image[mask].astype(np.float64).mean(axis=0)
 
 
 def _summary(frames: list[FrameBudget]) -> dict:

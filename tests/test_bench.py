@@ -115,7 +115,7 @@ def test_bench_speed_counts_the_helper_threads_cpu(dev_dir, tmp_path):
 
 
 def test_psnr_budget_splits_the_error_by_region():
-    from benchmarks.psnr_budget import colour_fit, frame_budget, regions
+    from benchmarks.psnr_budget import colour_fit, face_colour, frame_budget, regions
 
     rng = np.random.default_rng(3)
     truth = rng.integers(40, 200, (128, 128, 3)).astype(np.uint8)
@@ -133,7 +133,7 @@ def test_psnr_budget_splits_the_error_by_region():
     assert psnr(truth, fitted) > psnr(truth, darker) + 15 and gain == pytest.approx(1.25, abs=0.02)
     _, gain = colour_fit(np.roll(truth, 5, axis=1), truth)  # misaligned: the fit fades it
     assert gain < 0.5
-    budget = frame_budget(truth, truth - 10, landmarks, offset=np.full(3, 10.0))
+    budget = frame_budget(truth, truth - 10, landmarks, face_colour(truth, landmarks) - 10)
     assert budget.sender_offset == float("inf") and budget.psnr < 29
 
 
