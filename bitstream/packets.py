@@ -1,4 +1,4 @@
-"""The packet types and their exact byte layout (format version 4; versions 1 to 3 still
+"""The packet types and their exact byte layout (format version 5; versions 1 to 4 still
 decode).
 
 Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. Version 2
@@ -8,7 +8,10 @@ region it shows, and the box of the crop it covers) that the receiver composes i
 frames of the base reference Motion is coded against. Version 4 added the background's follow
 to `Motion`: how much of the head's motion the two rings around the face follow, chosen by
 the sender per frame (three bits each; older streams decode with the fixed levels they were
-rendered with). A stream's version is its Hello's, and every Motion must match it. `Hello`,
+rendered with). Version 5 added the view to `Motion`: how the sender's crop moved and
+zoomed in its frame since the reference's crop, for a receiver to keep still scenery still
+(one bit while the crop has not moved, or the sender judges the scenery moved with it). A
+stream's version is its Hello's, and every Motion must match it. `Hello`,
 `Reference`, `Bye` and `Clock` carry a msgpack array after it, zstd-compressed only when that is
 smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
 msgpack array of the same integers is 2.8× larger (92.8 against 33.4 bytes a frame on
@@ -38,8 +41,8 @@ from bitstream.limits import (
 )
 from bitstream.quantize import Steps
 
-VERSION = 4
-READABLE = (1, 2, 3, 4)  # versions this decoder reads
+VERSION = 5
+READABLE = (1, 2, 3, 4, 5)  # versions this decoder reads
 
 
 class PacketType(enum.IntEnum):
@@ -64,6 +67,9 @@ TIME_ORDER = 0  # offline and well-paced live streams send 0: one bit
 FOLLOW_BITS = 3  # per ring: levels 0..7 of FOLLOW_STEP (version 4 on)
 FOLLOW_STEP = 0.25
 DEFAULT_FOLLOW = (4, 2)  # inner ring all of the head's motion, outer ring half: versions 1-3
+VIEW_STEP = 1 / 512  # the view's log zoom, and its shift in crop sides (version 5 on)
+VIEW_ORDER = 4
+VIEW_LIMIT = 1024  # |level| at most: a zoom of e^2, a shift of two crop sides
 SEQ_BITS = 12  # wraps every 164 s at 25 fps; receivers unwrap against the last frame seen
 
 
@@ -88,6 +94,10 @@ class Hello:
     @property
     def has_follow(self) -> bool:
         return self.version >= 4
+
+    @property
+    def has_view(self) -> bool:
+        return self.version >= 5
 
     def __post_init__(self) -> None:
         if not self.expr_orders:
@@ -153,6 +163,7 @@ class Motion:
     keypoints: tuple[int, ...] = field(default=())  # K*3 residuals in keypoints mode
     gaze: tuple[int, int, int] = (0, 0, 0)  # eyes' pitch, yaw (mean of both), vergence (L - R yaw)
     follow: tuple[int, int] = DEFAULT_FOLLOW  # inner and outer ring, in FOLLOW_STEPs
+    view: tuple[int, int, int] = (0, 0, 0)  # log zoom, x and y shift in VIEW_STEPs; 0: none
 
 
 @dataclass(frozen=True)
@@ -258,11 +269,24 @@ def _motion_bits(m: Motion, hello: Hello) -> bytes:
             w.bits(v, FOLLOW_BITS)
     elif tuple(m.follow) != DEFAULT_FOLLOW:
         raise ValueError("a stream before version 4 carries no follow levels")
+    if hello.has_view:
+        _write_view(w, m.view)
+    elif any(m.view):
+        raise ValueError("a stream before version 5 carries no view")
     for v, k in zip(m.expression, hello.expr_orders, strict=True):
         w.seg(v, k)
     for v in m.keypoints:
         w.seg(v, k_kp)
     return w.getvalue()
+
+
+def _write_view(w: BitWriter, view: tuple[int, int, int]) -> None:
+    if max(map(abs, view)) > VIEW_LIMIT:
+        raise ValueError(f"view level out of range -{VIEW_LIMIT}..{VIEW_LIMIT}: {view}")
+    w.bits(int(any(view)), 1)
+    if any(view):
+        for v in view:
+            w.seg(v, VIEW_ORDER)
 
 
 # -- decoding ---------------------------------------------------------------------------------
@@ -327,11 +351,16 @@ def _motion_from(body: bytes, hello: Hello) -> Motion:
     follow = DEFAULT_FOLLOW
     if hello.has_follow:
         follow = (r.bits(FOLLOW_BITS), r.bits(FOLLOW_BITS))
+    view = (0, 0, 0)
+    if hello.has_view and r.bits(1):
+        view = (r.seg(VIEW_ORDER), r.seg(VIEW_ORDER), r.seg(VIEW_ORDER))
+        if max(map(abs, view)) > VIEW_LIMIT or not any(view):
+            raise BitstreamError(f"Motion packet: view {view} out of range or empty")
     expression = tuple(r.seg(k) for k in hello.expr_orders)
     keypoints = tuple(r.seg(k_kp) for _ in range(3 * hello.keypoints))
     r.finish()
     return Motion(seq, offset, ref, rotation, scale, translation, depth, jaw, expression, keypoints,
-                  gaze, follow)
+                  gaze, follow, view)
 
 
 class _Fields:

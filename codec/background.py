@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS
-from codec.driving import DrivingState, follow_shares
+from codec.driving import STILL_VIEW, DrivingState, follow_shares
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
 from codec.render.meshwarp import MeshWarpRenderer
@@ -47,6 +47,7 @@ class BackgroundChooser:
         # only a sender that chooses needs the renderer, and the reference at its size
         self.renderer = MeshWarpRenderer(model) if config.choose else None
         self.levels: tuple[int, int] = DEFAULT_FOLLOW
+        self.moved = False  # whether the sheet's border follows the crop's own motion (view)
         self.every = config.every  # a busy sender searches less often
         self._ready = False
 
@@ -66,6 +67,8 @@ class BackgroundChooser:
         candidates = [self.levels, *self._neighbours(self.levels)]
         judge = self._judge(crop, driving)
         errors = judge(candidates)
+        if driving.view != STILL_VIEW and self._flip_view(judge, errors[0]):
+            errors = judge(candidates)
         best = int(np.argmin(errors))
         if errors[best] >= errors[0] * (1 - c.gain):
             return self.levels
@@ -79,6 +82,17 @@ class BackgroundChooser:
             level, error = further, e
         self.levels = level
         return level
+
+    def _flip_view(self, judge, error: float) -> bool:
+        """Whether the scenery behind is better taken as still (where the sender's crop moved
+        from, as under a camera that holds still) or as moving with the crop (a camera that
+        pans and zooms with the face, a cut): flips `moved` when the other fits this frame
+        better by the search's margin (`error`: the current choice's)."""
+        other = judge([self.levels], not self.moved)[0]
+        if other < error * (1 - self.config.gain):
+            self.moved = not self.moved
+            return True
+        return False
 
     def settle(self, crop: np.ndarray, driving: DrivingState,
                start: tuple[int, int] = DEFAULT_FOLLOW) -> tuple[int, int]:
@@ -101,8 +115,10 @@ class BackgroundChooser:
         frame = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
         outside = self._outside(pose[0][renderer.outline])
 
-        def errors(candidates: list[tuple[int, int]]) -> list[float]:
-            shown = renderer.render_backgrounds(pose, [follow_shares(x) for x in candidates])
+        def errors(candidates: list[tuple[int, int]], moved: bool | None = None) -> list[float]:
+            view = driving.view if (self.moved if moved is None else moved) else STILL_VIEW
+            shown = renderer.render_backgrounds(pose, [follow_shares(x) for x in candidates],
+                                                view)  # fmt: skip
             return [cv2.norm(frame, picture, cv2.NORM_L2SQR, outside) for picture in shown]
 
         return errors

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_STEP
+from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_STEP, VIEW_LIMIT, VIEW_STEP
 from codec.prior.params import FaceParams
 
 
@@ -20,6 +20,32 @@ def follow_shares(levels: tuple[int, int]) -> tuple[float, float]:
 
 
 DEFAULT_BACKGROUND = follow_shares(DEFAULT_FOLLOW)
+STILL_VIEW = (1.0, 0.0, 0.0)  # the crop the reference was cut from
+
+
+def view_between(reference: tuple[float, float, float],
+                 current: tuple[float, float, float]) -> tuple[float, float, float]:
+    """How still scenery moved in the crop since the reference's: (k, tx, ty) such that a
+    reference crop pixel q lies at S/2 + k (q - S/2) + S t in this S×S crop. Boxes are
+    (cx, cy, side) in frame pixels (the crop tracker's), so the view is what the sender's
+    re-centring and re-sizing of its crop did to everything that did not move."""
+    (cx0, cy0, side0), (cx, cy, side) = reference, current
+    return side0 / side, (cx0 - cx) / side, (cy0 - cy) / side
+
+
+def view_levels(view: tuple[float, float, float]) -> tuple[int, int, int]:
+    """A view's levels on the wire (log zoom and shift in VIEW_STEPs), clipped to the range."""
+    k, tx, ty = view
+    q = np.clip(np.rint(np.array([np.log(k), tx, ty]) / VIEW_STEP), -VIEW_LIMIT, VIEW_LIMIT)
+    a, b, c = (int(v) for v in q)
+    return a, b, c
+
+
+def view_from_levels(levels: tuple[int, int, int]) -> tuple[float, float, float]:
+    if not any(levels):
+        return STILL_VIEW
+    a, b, c = levels
+    return float(np.exp(a * VIEW_STEP)), b * VIEW_STEP, c * VIEW_STEP
 
 
 @dataclass(frozen=True)
@@ -28,7 +54,8 @@ class DrivingState:
 
     `params.beta` is the reference's β (the sender never sends identity per frame);
     `keypoints` is K×3 in the crop's normalized cube, or None in params mode; `follow` is how
-    much of the head's motion the background's inner and outer rings follow (0: pinned).
+    much of the head's motion the background's inner and outer rings follow (0: pinned);
+    `view` is how still scenery moved in the crop since the reference's (`view_between`).
     """
 
     seq: int
@@ -37,3 +64,4 @@ class DrivingState:
     params: FaceParams
     keypoints: np.ndarray | None
     follow: tuple[float, float] = DEFAULT_BACKGROUND
+    view: tuple[float, float, float] = STILL_VIEW

@@ -30,11 +30,18 @@ from bitstream.limits import KEPT_REFERENCES
 from codec.background import BackgroundChooser
 from codec.bank import BankPlanner, BankShot, FaceState, face_state
 from codec.config import EncoderConfig
-from codec.driving import DrivingState, follow_shares
+from codec.driving import (
+    STILL_VIEW,
+    DrivingState,
+    follow_shares,
+    view_between,
+    view_from_levels,
+    view_levels,
+)
 from codec.motion import MotionCodec, reference_params, to_wire
 from codec.picture import encode_picture
 from codec.prior.crop import CropBox
-from codec.prior.face_track import FaceTrack
+from codec.prior.face_track import FaceTrack, TrackedFace
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, landmarks_in_crop
@@ -179,7 +186,7 @@ class Encoder:
         lm68 = landmarks_in_crop(self.model, fitted)  # the reference test and the bank's
         state = face_state(lm68)
         if self._needs_reference(fitted, state, seq) and not self._reuse(fitted, state, seq):
-            ref_packet = self._new_reference(face.crop, landmarks, fitted, seq)
+            ref_packet = self._new_reference(face, landmarks, fitted, seq)
             packets.append(ref_packet)
             ref_bytes = len(ref_packet)
         for shot in self.bank.update(seq, state, face.crop, lm68, fitted):
@@ -189,8 +196,12 @@ class Encoder:
         offset = 0 if time_ms is None else round(time_ms - nominal)
         assert self.ref is not None  # _needs_reference made one
         motion, decoded = self.motion.encode(fitted, self.ref, self.ref_id, seq, offset)
+        view = view_levels(view_between(self._ref_box, _box(face.box)))
+        decoded = replace(decoded, view=view_from_levels(view))
         follow = self.background(seq, face.crop, decoded)
-        motion = replace(motion, follow=follow)
+        if not self.background.moved:
+            view, decoded = (0, 0, 0), replace(decoded, view=STILL_VIEW)
+        motion = replace(motion, follow=follow, view=view)
         packet = encode_packet(motion, self.hello)
         packets.append(packet)
         decoded = replace(decoded, time_ms=nominal + offset, follow=follow_shares(follow))
@@ -262,8 +273,9 @@ class Encoder:
                 return True
         return False
 
-    def _new_reference(self, crop: np.ndarray, landmarks: np.ndarray, fitted: FaceParams,
+    def _new_reference(self, face: TrackedFace, landmarks: np.ndarray, fitted: FaceParams,
                        seq: int) -> bytes:
+        crop = face.crop
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
         self.references_sent += 1
@@ -272,7 +284,7 @@ class Encoder:
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))
         params = reference_params(wire, fitted.crop_size)
         state = face_state(landmarks_in_crop(self.model, params))
-        offer = _Offer(ref_id, params, packet, crop, landmarks, state)
+        offer = _Offer(ref_id, params, packet, crop, landmarks, state, _box(face.box))
         self.held.pop(ref_id, None)
         self.held[ref_id] = offer
         while len(self.held) > KEPT_REFERENCES:
@@ -302,6 +314,7 @@ class Encoder:
         self.ref, self.ref_id, self._packet = offer.params, offer.ref_id, offer.packet
         self.offered = None
         self._ref_state = offer.state
+        self._ref_box = offer.box
         self.bank.set_base(self._ref_state)
         self.flow.set_reference(offer.crop, offer.landmarks)
         self.background.set_reference(offer.crop, offer.params)
@@ -317,6 +330,11 @@ class _Offer:
     crop: np.ndarray
     landmarks: np.ndarray
     state: FaceState
+    box: tuple[float, float, float]  # the crop's box in the frame (cx, cy, side)
+
+
+def _box(box: CropBox) -> tuple[float, float, float]:
+    return box.cx, box.cy, box.side
 
 
 def _blank(size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from bitstream import BitstreamError, Hello, Motion, MotionMode, RefParams, dequantize, quantize
 from bitstream.packets import SEQ_BITS
-from codec.driving import DrivingState, follow_shares
+from codec.driving import DrivingState, follow_shares, view_from_levels
 from codec.prior.flame import JAW, JOINTS, FlameModel
 from codec.prior.gaze import EYES
 from codec.prior.keypoints import driving_keypoints
@@ -122,7 +122,8 @@ class MotionCodec:
         if self.keypoints:
             keypoints = driving_keypoints(self.model, ref, params, self.keypoints)
             keypoints = self._add_residual(keypoints, m)
-        return DrivingState(seq, time_ms, m.ref_id, params, keypoints, follow_shares(m.follow))
+        return DrivingState(seq, time_ms, m.ref_id, params, keypoints, follow_shares(m.follow),
+                            view_from_levels(m.view))  # fmt: skip
 
     def _add_residual(self, predicted: np.ndarray, m: Motion) -> np.ndarray:
         """Predicted keypoints plus the packet's residuals: the same sum on both ends."""

@@ -32,8 +32,9 @@ from bitstream import (
     encode_packet,
     read_packets,
 )
+from bitstream.bits import BitWriter
 from bitstream.limits import MAX_BANK_SLOTS, MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
-from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS
+from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS, VIEW_LIMIT, VIEW_ORDER
 from bitstream.tools.fuzz import mutations, random_motion, sample_hello, sample_packets
 
 GOLDEN = Path(__file__).parent / "golden" / f"bitstream_v{VERSION}.fcs"
@@ -54,7 +55,7 @@ def test_golden_file_bytes_are_unchanged():
     assert buf.getvalue() == GOLDEN.read_bytes()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, VERSION])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, VERSION])
 def test_golden_files_decode(version):
     """Every version's golden stream still decodes: old recordings keep playing."""
     packets = list(read_packets(GOLDEN.with_name(f"bitstream_v{version}.fcs")))
@@ -70,6 +71,7 @@ def test_golden_files_decode(version):
     assert banked == ([BankSlot(2, BankRegion.MOUTH, (80, 160, 96, 64))] if version >= 3 else [])
     follows = {m.follow for m in motions}
     assert (follows == {DEFAULT_FOLLOW}) == (version < 4)
+    assert any(any(m.view) for m in motions) == (version >= 5)
 
 
 def test_a_bank_picture_round_trips_and_its_fields_are_checked():
@@ -142,6 +144,52 @@ def test_follow_levels_cost_six_bits_and_are_checked():
         encode_packet(replace(m, follow=(8, 0)), v4)
 
 
+def test_the_view_costs_a_bit_while_the_crop_holds_still_and_is_checked():
+    """Version 5: one flag bit after the follow levels, then three Exp-Golomb levels when the
+    sender's crop moved; older streams carry none, and a hostile view is refused."""
+    v4, v5 = sample_hello(n=20, k=0, version=4), sample_hello(n=20, k=0)
+    m = Motion(3, 0, 0, (1, -2, 0), 0, (4, -1), 0, (2, 0, 0), (0,) * 20, gaze=(-3, 9, 1))
+    bits = [len(encode_packet(m, h)) for h in (v4, v5)]
+    assert bits[1] - bits[0] <= 1
+    moved = replace(m, view=(-12, 40, -7))
+    assert decode_packet(encode_packet(moved, v5), v5) == moved
+    assert len(encode_packet(moved, v5)) - bits[1] <= 4
+    with pytest.raises(ValueError, match="no view"):
+        encode_packet(moved, v4)
+    with pytest.raises(ValueError, match="out of range"):
+        encode_packet(replace(m, view=(0, VIEW_LIMIT + 1, 0)), v5)
+    w = BitWriter()
+    _write_motion_head(w, m)
+    w.bits(1, 1)  # a view flag with three zero levels: never written by an encoder
+    for _ in range(3):
+        w.seg(0, VIEW_ORDER)
+    for v in m.expression:
+        w.seg(v, 1)
+    with pytest.raises(BitstreamError, match="view"):
+        decode_packet(bytes([VERSION << 4 | 3]) + w.getvalue(), v5)
+
+
+def _write_motion_head(w: BitWriter, m: Motion) -> None:
+    """A version 5 Motion's bits up to its view, as `encode_packet` writes them."""
+    from bitstream.packets import DEFAULT_ORDERS, SEQ_BITS, TIME_ORDER
+
+    k_rot, k_scale, k_trans, _, k_jaw, _, _ = DEFAULT_ORDERS
+    w.bits(m.seq, SEQ_BITS)
+    w.seg(m.time_offset_ms, TIME_ORDER)
+    w.ueg(m.ref_id, 0)
+    for v in m.rotation:
+        w.seg(v, k_rot)
+    w.seg(m.scale, k_scale)
+    for v in m.translation:
+        w.seg(v, k_trans)
+    w.seg(m.jaw[0], k_jaw)
+    w.bits(0, 1)
+    for v, k in zip(m.gaze, (2, 2, 0), strict=True):
+        w.seg(v, k)
+    for v in m.follow:
+        w.bits(v, FOLLOW_BITS)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 2**31), st.sampled_from([0, 5, 16, 68]), st.integers(0, 64))
 def test_motion_round_trips(seed, k, n):
@@ -167,7 +215,7 @@ def test_hello_round_trips(n, k):
     "data, message",
     [
         (b"", "empty"),
-        (bytes([0x51]), "version 5, this decoder reads versions 1, 2, 3, 4"),
+        (bytes([0x61]), "version 6, this decoder reads versions 1, 2, 3, 4, 5"),
         (bytes([0x17]), "unknown type 7"),
         (bytes([0x13]), "before the stream's Hello"),
         (bytes([0x14]) + msgpack.packb(["x"]), "expected 2 fields"),

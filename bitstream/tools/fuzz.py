@@ -71,6 +71,9 @@ def random_motion(hello: Hello, rng: random.Random, seq: int = 0) -> Motion:
     )  # fmt: skip
     if hello.has_follow:  # drawn last, so older versions' samples stay as they were
         motion = replace(motion, follow=(rng.randrange(8), rng.randrange(8)))
+    if hello.has_view and rng.random() < 0.5:  # half the frames: a crop that moved
+        motion = replace(motion, view=(rng.randint(-40, 40), rng.randint(1, 99),
+                                       rng.randint(-99, 99)))  # fmt: skip
     return motion
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from bitstream import BankRegion
 from codec.bank import BankPicture, face_state
-from codec.driving import DrivingState
+from codec.driving import STILL_VIEW, DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
 from codec.render.compose import Candidate, box_mask, choose, region_box_mask
@@ -86,6 +86,7 @@ class MeshWarpRenderer:
         self.follow = 1.0 - (1.0 - c.neck_follow) * below
         sheet = np.concatenate([src[self.outline], self.rings_src, self.border])
         self.sheet_tris = _delaunay(sheet, self.size)
+        self.sheet_points = sheet
         self.src_sheet = sheet[self.sheet_tris]  # the sheet's corners in the reference
         self.src = src
         self.src_mouth_open = self._mouth_open(src)
@@ -128,16 +129,18 @@ class MeshWarpRenderer:
         dst = self._driving_mesh(driving)[:, :2]
         return dst, _similarity(self.src[self.outline], dst[self.outline])
 
-    def render_backgrounds(self, pose: tuple[np.ndarray, np.ndarray], follows) -> list:
+    def render_backgrounds(self, pose: tuple[np.ndarray, np.ndarray], follows,
+                           view: tuple[float, float, float] = STILL_VIEW) -> list:
         """The background sheet alone, once per `follows` entry, with the reference's face
         left where it was (`pose` from `background_pose`): what the sender compares with its
         frame, outside the face (`pose[0][self.outline]`), to choose the follow levels."""
         dst, sim = pose
+        src_tris = self._sheet_sources(view)
         frames = []
         for follow in follows:
-            dst_tris = self._sheet(dst, follow, sim)[self.sheet_tris]
+            dst_tris = self._sheet(dst, follow, view, sim)[self.sheet_tris]
             ids = self._rasterize(dst_tris)
-            mx, my = _backward_map(ids, self.src_sheet, dst_tris, self.size)
+            mx, my = _backward_map(ids, src_tris, dst_tris, self.size)
             frames.append(cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REFLECT101))  # fmt: skip
         return frames
@@ -153,7 +156,7 @@ class MeshWarpRenderer:
     def _render(self, driving: DrivingState) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         mesh = self._driving_mesh(driving)
         dst, depth = mesh[:, :2], mesh[:, 2]
-        frame = self._triangles(dst, depth, driving.follow)
+        frame = self._triangles(dst, depth, driving.follow, driving.view)
         ids = self._rasterize(frame.tris)
         maps = _backward_map(ids, self._sources(frame, self.src), frame.tris, self.size)
         out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
@@ -208,31 +211,44 @@ class MeshWarpRenderer:
         a = alpha[..., None]
         out[y0:y1, x0:x1] = np.rint(part * (1 - a) + sampled * a).astype(np.uint8)
 
-    def _triangles(self, dst: np.ndarray, depth: np.ndarray, follow) -> _Triangles:
+    def _triangles(self, dst: np.ndarray, depth: np.ndarray, follow, view) -> _Triangles:
         """The frame's triangles, back to front: the background sheet, the holes' fans, the
         skin sorted by depth (far first, so the far side of a turned head is hidden)."""
-        dst_sheet = self._sheet(dst, follow)
+        dst_sheet = self._sheet(dst, follow, view)
         skin = self.skin[np.argsort(-depth[self.skin].mean(1), kind="stable")]
         parts = [dst_sheet[self.sheet_tris], *(_fan(dst[loop]) for loop in self.holes),
                  dst[skin]]  # fmt: skip
         layers = np.cumsum([0] + [len(p) for p in parts])
-        return _Triangles(dst, np.concatenate(parts), layers, skin)
+        return _Triangles(dst, np.concatenate(parts), layers, skin, self._sheet_sources(view))
 
-    def _sheet(self, dst: np.ndarray, follow: tuple[float, float], sim=None) -> np.ndarray:
+    def _sheet(self, dst: np.ndarray, follow: tuple[float, float],
+               view: tuple[float, float, float] = STILL_VIEW, sim=None) -> np.ndarray:
         """The sheet's points in the frame: the face's outline, the rings moved by their
-        share (`follow`) of the similarity `sim` that takes the outline there, the border."""
+        share (`follow`) of the similarity `sim` that takes the outline there, from where
+        still scenery lies in this crop (`view`), and the crop's border."""
         if sim is None:
             sim = _similarity(self.src[self.outline], dst[self.outline])
-        ring1, ring2 = np.split(self.rings_src, 2)
-        f = self.follow[:, None]
-        moved1 = ring1 + follow[0] * f * (_apply(sim, ring1) - ring1)
-        moved2 = ring2 + follow[1] * f * (_apply(sim, ring2) - ring2)
-        return np.concatenate([dst[self.outline], moved1, moved2, self.border])
+        rings = self.rings_src
+        still = rings if view == STILL_VIEW else _apply(_view_matrix(view, self.size), rings)
+        shares = np.concatenate([follow[0] * self.follow, follow[1] * self.follow])[:, None]
+        moved = still + shares * (_apply(sim, rings) - still)
+        return np.concatenate([dst[self.outline], moved, self.border])
+
+    def _sheet_sources(self, view: tuple[float, float, float]) -> np.ndarray:
+        """The sheet's corners in the reference: the crop's border shows what lay there in
+        the reference's crop before the sender's crop moved (`view`)."""
+        if view == STILL_VIEW:
+            return self.src_sheet
+        points = self.sheet_points.copy()
+        n = len(self.border)
+        points[-n:] = _apply(cv2.invertAffineTransform(_view_matrix(view, self.size)),
+                             self.border)  # fmt: skip
+        return points[self.sheet_tris]
 
     def _sources(self, frame: _Triangles, src: np.ndarray) -> np.ndarray:
         """Where each of the frame's triangles lies in a picture whose mesh is `src`: its own
         mesh for the holes and the skin (the sheet always from the reference's)."""
-        parts = [self.src_sheet]
+        parts = [frame.sheet_src]
         for i, loop in enumerate(self.holes):
             iris = self.irises[i] if i < len(self.irises) else None
             parts.append(_fan(src[loop]) + self._gaze_shift(loop, iris, frame.dst, src))
@@ -307,6 +323,7 @@ class _Triangles:
     tris: np.ndarray
     layers: np.ndarray
     skin: np.ndarray
+    sheet_src: np.ndarray  # the sheet's corners in the reference
 
 
 @dataclass(frozen=True)
@@ -398,6 +415,13 @@ def _irises_for(model: FlameModel, eye_loops: list[np.ndarray]) -> list[np.ndarr
             v[loop][:, 0])
         out.append(near if inside else None)
     return out
+
+
+def _view_matrix(view: tuple[float, float, float], size: int) -> np.ndarray:
+    """2×3: a reference crop pixel to where still scenery shows it in this crop."""
+    k, tx, ty = view
+    c = size / 2 * (1 - k)
+    return np.array([[k, 0.0, c + tx * size], [0.0, k, c + ty * size]])
 
 
 def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
