@@ -14,10 +14,10 @@ from bitstream.packets import DEFAULT_FOLLOW
 from codec.background import BackgroundChooser, BackgroundConfig
 from codec.config import EncoderConfig, without_refresh
 from codec.decoder import Decoder
-from codec.driving import follow_shares
+from codec.driving import STILL_VIEW, DrivingState, follow_shares
 from codec.encoder import Encoder
 from codec.prior.flame_io import load_prior
-from codec.render.meshwarp import MeshWarpRenderer
+from codec.render.meshwarp import MeshWarpRenderer, _view_matrix
 from codec.synthetic import BACKGROUND, SyntheticConfig, make_clip
 
 
@@ -100,3 +100,71 @@ def test_the_search_settles_on_the_levels_a_frame_was_drawn_with(model, before_a
     chooser = BackgroundChooser(model)
     chooser.set_reference(first.crop, first.decoded.params)
     assert chooser.settle(frame, later.decoded) == levels
+
+
+def shifted(model, camera_pans: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The synthetic head moving 60 px to the right over 2 s before a patterned wall that
+    holds still (a camera on a desk) or moves with it (a camera that pans with the face),
+    and where each frame shows the wall."""
+    clip = make_clip(model, SyntheticConfig(seconds=2.0, seed=1))
+    h, w = clip.frames.shape[1:3]
+    tiles = np.random.default_rng(0).integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8)
+    wall = cv2.resize(tiles, (w, h), interpolation=cv2.INTER_NEAREST)
+    frames, walls = [], []
+    for i, f in enumerate(clip.frames):
+        move = np.float32([[1, 0, round(60 * i / (len(clip.frames) - 1))], [0, 1, 0]])
+        head = cv2.warpAffine(f, move, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        behind = cv2.warpAffine(wall, move, (w, h), borderMode=cv2.BORDER_REFLECT101) \
+            if camera_pans else wall
+        shows = np.all(head == BACKGROUND, axis=-1, keepdims=True)
+        frames.append(np.where(shows, behind, head))
+        walls.append(shows[..., 0].astype(np.uint8))
+    return frames, walls
+
+
+def views(model, frames, walls) -> tuple[list[DrivingState], list[np.ndarray], list, list]:
+    """What the receiver decodes from each frame, the crop the sender saw, where that crop
+    shows the wall (clear of the head's edge), and the crop's centre in the frame."""
+    config = without_refresh(EncoderConfig(mode="params"))
+    enc, dec = Encoder(model, config, 25.0), Decoder(model, MeshWarpRenderer(model))
+    states, crops, clear, centres = [], [], [], []
+    for p in enc.start():
+        dec.push(p)
+    for frame, wall in zip(frames, walls, strict=True):
+        result = enc.encode(frame)
+        for p in result.packets:
+            out = dec.push(p)
+            if out is not None and result.box is not None:
+                assert out.driving.view == result.decoded.view  # both ends agree
+                states.append(out.driving)
+                crops.append(result.crop)
+                clear.append(cv2.erode(result.box.cut(wall, 256), np.ones((9, 9), np.uint8)))
+                centres.append(result.box.cx)
+    enc.close()
+    return states, crops, clear, centres
+
+
+def test_a_crop_moving_over_a_still_wall_sends_its_view_and_shows_the_wall_still(model):
+    """Where both the reference's crop and a later one show the wall, the receiver draws it
+    where it now lies (29.6 dB there for a perfect shift of the reference crop)."""
+    states, crops, clear, _ = views(model, *shifted(model, camera_pans=False))
+    moved = [i for i, s in enumerate(states) if s.view != STILL_VIEW]
+    assert len(moved) > len(states) // 3
+    renderer = MeshWarpRenderer(model)
+    renderer.set_reference(crops[0], states[0].params)
+    gains = []
+    for i in moved[-5:]:
+        seen_before = cv2.warpAffine(clear[0], _view_matrix(states[i].view, 256), (256, 256),
+                                     flags=cv2.INTER_NEAREST)  # fmt: skip
+        both = (clear[i] & seen_before).astype(bool)
+        assert both.sum() > 5000
+        still = replace(states[i], view=STILL_VIEW)
+        gains.append(psnr(renderer.render(states[i])[both], crops[i][both])
+                     - psnr(renderer.render(still)[both], crops[i][both]))  # fmt: skip
+    assert min(gains) > 10.0
+
+
+def test_a_camera_panning_with_the_face_sends_no_view(model):
+    states, _, _, centres = views(model, *shifted(model, camera_pans=True))
+    assert centres[-1] - centres[0] > 30  # the crop followed the face
+    assert all(s.view == STILL_VIEW for s in states)

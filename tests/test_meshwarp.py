@@ -13,7 +13,7 @@ from codec.driving import DrivingState
 from codec.prior.flame import JOINTS
 from codec.prior.flame_io import load_prior
 from codec.prior.params import FaceParams
-from codec.render.meshwarp import MeshWarpRenderer
+from codec.render.meshwarp import MeshWarpRenderer, _view_matrix
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,30 @@ def test_a_pinned_background_stays_while_the_head_moves(model, picture):
     assert keep.sum() > 20000
     assert psnr(pinned[keep], picture[keep]) > 40
     assert psnr(default[keep], picture[keep]) < 30
+
+
+def test_a_moved_crop_shows_still_scenery_where_it_now_lies(model, picture):
+    """The view (bitstream v5): the sender's crop moved 8 px left and zoomed in 5 % over a
+    still scene, the head with it. Outside the face the frame is the reference seen through
+    that move, as a still camera would show it; without the view it stays where it was."""
+    import cv2
+
+    r = MeshWarpRenderer(model)
+    ref = replace(reference(model), scale=400.0)  # a small face: its rings clear the corners
+    r.set_reference(picture, ref)
+    view = (1.05, 8 / 256, 0.0)
+    pinned = DrivingState(0, 0.0, 0, ref, None, follow=(0.0, 0.0))
+    out = r.render(replace(pinned, view=view))
+    seen = cv2.warpAffine(picture, _view_matrix(view, 256), (256, 256),
+                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
+    ring = np.split(r.rings_src, 2)[1]
+    outside = np.ones((256, 256), np.uint8)
+    cv2.fillConvexPoly(outside, np.rint(cv2.convexHull(ring.astype(np.float32))[:, 0]).astype(
+        np.int32), 0)  # fmt: skip
+    keep = outside.astype(bool)
+    assert keep.sum() > 10000
+    assert psnr(out[keep], seen[keep]) > 35
+    assert psnr(r.render(pinned)[keep], seen[keep]) < 25
 
 
 def test_a_mouth_opened_past_the_reference_is_dark_inside(model, picture):
