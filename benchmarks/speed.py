@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _now() -> tuple[float, float]:
     """Wall and process CPU seconds: the sender's helper threads (the second landmark look,
-    the backward flow) hide in the wall time on an idle machine, not in the CPU time."""
+    the reference flows) hide in the wall time on an idle machine, not in the CPU time."""
     return time.perf_counter(), time.process_time()
 
 

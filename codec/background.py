@@ -98,7 +98,7 @@ class BackgroundChooser:
                start: tuple[int, int] = DEFAULT_FOLLOW) -> tuple[int, int]:
         """Where the search comes to rest on this one frame, from `start`: the levels a
         sender would send for a frame with no history (training pairs of any two frames)."""
-        self.levels = start
+        self.levels, self.moved = start, False
         while self(0, crop, driving) != start:
             start = self.levels
         return start

@@ -95,6 +95,7 @@ def test_training_pairs_hold_the_bank_a_receiver_holds(model, dev_dir, tmp_path)
     cached = prepare_param_clip(model, video, 50, tmp_path, frames=60, stride=2)
     assert clip is not None and cached is not None and clip.bank
     assert cached.bank_from == clip.bank_from == sorted(clip.bank_from)
+    assert clip.boxes.shape == (len(clip.crops), 3) and np.array_equal(clip.boxes, cached.boxes)
     for a, b in zip(clip.bank, cached.bank, strict=True):
         assert (a.slot, a.region, a.box) == (b.slot, b.region, b.box) and a.state == b.state
         assert np.array_equal(a.canvas, b.canvas) and np.allclose(a.params.psi, b.params.psi)

@@ -24,7 +24,7 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,14 @@ import numpy as np
 from bitstream import BankRegion
 from codec.background import BackgroundChooser
 from codec.bank import BankPicture, FaceState
-from codec.driving import DrivingState, follow_shares
+from codec.driving import (
+    STILL_VIEW,
+    DrivingState,
+    follow_shares,
+    view_between,
+    view_from_levels,
+    view_levels,
+)
 from codec.prior.params import FaceParams, landmarks_in_crop
 from codec.render.meshwarp import MeshWarpRenderer
 from models.inputs import expression_code, pixel_map_to_grid
@@ -54,6 +61,8 @@ class ParamClip:
     trans: np.ndarray  # (F, 3)
     bank: list[BankPicture] = field(default_factory=list)  # as the receiver decoded them
     bank_from: list[int] = field(default_factory=list)  # the frame each arrived with
+    # (F, 3) the crop's box in the camera frame (cx, cy, side): the view between two frames
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
 
     def params(self, i: int, n: int | None = None) -> FaceParams:
         psi = self.psi[i] if n is None else self.psi[i, :n]
@@ -75,7 +84,7 @@ class ParamClip:
 
         return {
             "crops": self.crops, "beta": self.beta, "psi": self.psi, "pose": self.pose,
-            "scale": self.scale, "trans": self.trans,
+            "scale": self.scale, "trans": self.trans, "boxes": self.boxes,
             "bank_from": np.asarray(self.bank_from, np.int64),
             "bank_canvas": column((p.canvas for p in bank), np.uint8, size, size, 3),
             "bank_slot": column((p.slot for p in bank), np.int64),
@@ -93,6 +102,7 @@ class ParamClip:
     @classmethod
     def from_arrays(cls, name: str, z) -> ParamClip:
         clip = cls(name, *(z[k] for k in ("crops", "beta", "psi", "pose", "scale", "trans")))
+        clip.boxes = z["boxes"]
         size = clip.crops.shape[1]
         for k, start in enumerate(z["bank_from"]):
             params = FaceParams(clip.beta, z["bank_psi"][k], z["bank_pose"][k],
@@ -115,7 +125,7 @@ def held_out(model) -> set[str]:
 def prepare_param_clip(model, video: Path, expr_dims: int, cache: Path, frames: int,
                        stride: int) -> ParamClip | None:
     key = hashlib.sha1(f"{video.resolve()}|{video.stat().st_size}|{frames}|{stride}|"
-                       f"{expr_dims}|{model.prior_id}|params+bank".encode()).hexdigest()[:12]
+                       f"{expr_dims}|{model.prior_id}|params+bank+boxes".encode()).hexdigest()[:12]
     path = cache / f"{video.stem}-{key}.npz"
     if path.is_file():
         with np.load(path) as z:
@@ -141,7 +151,7 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
     config = without_refresh(EncoderConfig(mode="params", expr_dims=expr_dims))
     encoder = Encoder(model, config, video_fps(video) / stride)
     decoder = Decoder(model, _NoPictures())
-    crops, rows = [], []
+    crops, rows, boxes = [], [], []
     bank: list[BankPicture] = []
     bank_from: list[int] = []
     try:
@@ -150,9 +160,10 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
             for packet in out.packets:
                 if packet_type(packet) != PacketType.MOTION:
                     decoder.push(packet)
-            if out.decoded is not None:
+            if out.decoded is not None and out.box is not None:
                 crops.append(out.crop)
                 rows.append(out.decoded.params)
+                boxes.append((out.box.cx, out.box.cy, out.box.side))
             for picture in decoder.bank.values():
                 if crops and not any(picture is p for p in bank):
                     bank.append(picture)
@@ -169,7 +180,7 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
                      np.stack([p.pose for p in rows]).astype(np.float32),
                      np.array([p.scale for p in rows], np.float32),
                      np.stack([p.trans for p in rows]).astype(np.float32),
-                     bank, bank_from)  # fmt: skip
+                     bank, bank_from, np.array(boxes, np.float32))  # fmt: skip
 
 
 class _NoPictures:
@@ -222,16 +233,21 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
                 expr_max: int, source: np.ndarray | None = None,
                 background: BackgroundChooser | None = None) -> dict[str, np.ndarray]:
     """One pair: source i (`source`: that crop as received, else the crop itself) drives
-    to frame j with ψ truncated to n dims; with `background`, the follow levels a sender
-    would choose for the pair, else the fixed ones."""
+    to frame j with ψ truncated to n dims; with `background`, the follow levels and the view
+    (how the crop moved between the two, where the scenery held still) a sender would choose
+    for the pair, else the fixed levels and no view."""
     source = clip.crops[i] if source is None else source
     renderer.set_reference(source, clip.params(i))
     renderer.set_bank(clip.bank_at(j))
     driving = DrivingState(j, 0.0, 0, clip.params(j, n), None)
     if background is not None:
+        view = STILL_VIEW
+        if len(clip.boxes):
+            view = view_from_levels(view_levels(view_between(clip.boxes[i], clip.boxes[j])))
         background.set_reference(clip.crops[i], clip.params(i))
-        follow = follow_shares(background.settle(clip.crops[j], driving))
-        driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow)
+        follow = follow_shares(background.settle(clip.crops[j], replace(driving, view=view)))
+        view = view if background.moved else STILL_VIEW
+        driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow, view=view)
     warped, maps = renderer.render_with_map(driving)
     size, lmk = source.shape[0], landmarks_in_crop(model, driving.params)[:, :2]
     return {
