@@ -4,9 +4,7 @@ Sender: face-mesh landmarks (MediaPipe's models on onnxruntime, with crop tracki
 landmarks moved onto the optical flow from the reference crop, prior fit, the reference
 bank's look at the frame, motion quantization + packing, the background's follow (searched
 every 4th frame, so its mean counts, not its median); beside it, for scale, low-delay
-SVT-AV1 coding and decoding the same crops at 16 kbps (one thread, per frame). The reference
-flow starts on each crop while the face mesh looks at it, as in the Encoder, so the landmark
-stage's time includes the flows running beside it and the flow stage is what is left of them.
+SVT-AV1 coding and decoding the same crops at 16 kbps (one thread, per frame).
 Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
 neural one, on CUDA when present). Then the loopback call through real data channels
 (`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the
@@ -22,7 +20,6 @@ import json
 import platform
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -73,15 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     t = {k: [] for k in ("landmarks", "flow", "fit", "bank", "encode", "background", "decode",
                          "render_meshwarp")}  # fmt: skip
     cpu: dict[str, list[float]] = {k: [] for k in t}
-    ref, states, ref_crop, crops, near = None, [], None, [], None
+    ref, states, ref_crop, crops = None, [], None, []
     for frame in read_frames(args.video, max_frames=args.frames):
         t0 = _now()
-        face = track(frame, partial(flow.begin, near=near))  # as the Encoder does
+        face = track(frame)
         t1 = _now()
         if face is None or face.landmarks is None:
             continue
         landmarks = flow(face.crop, face.landmarks)
-        near = face.landmarks
         t_flow = _now()
         params = fitter.fit(landmarks)
         t2 = _now()
@@ -160,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _now() -> tuple[float, float]:
     """Wall and process CPU seconds: the sender's helper threads (the second landmark look,
-    the reference flows) hide in the wall time on an idle machine, not in the CPU time."""
+    the backward flow) hide in the wall time on an idle machine, not in the CPU time."""
     return time.perf_counter(), time.process_time()
 
 

@@ -4,7 +4,7 @@ OpenCV runs each call on as many threads as there are cores. Every per-frame cal
 is small (a 256² crop: optical flow, warps, remaps), so those threads cost more in hand-offs
 than they give, and when the browser or a build keeps the cores busy they queue behind it
 with everything else. The codec already runs its own few threads where work is independent
-(the second landmark look, the two reference flows, encode and render workers); onnxruntime's
+(the second landmark look, the backward flow, encode and render workers); onnxruntime's
 sessions are single-threaded (`prior/facemesh/runtime.py`). Benchmarks set the same.
 """
 

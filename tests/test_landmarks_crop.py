@@ -132,26 +132,6 @@ def test_a_second_look_every_other_frame_carries_its_offset_between(dev_dir):
         track.close()
 
 
-def test_work_on_the_crop_can_start_before_it_is_looked_at(dev_dir):
-    """`on_crop` gets the crop before the face mesh sees it (the Encoder starts the reference
-    flow there), and a box that held still returns that very array."""
-    from codec.prior.face_track import FaceTrack
-    from codec.video import read_frames
-
-    track, given, order = FaceTrack(), [], []
-    track._in_crop = _Recording(track._in_crop, order)
-    try:
-        faces = []
-        for frame in read_frames(dev_dir / "dagan_driving.mp4", max_frames=6):
-            faces.append(track(frame, lambda crop: given.append((crop, len(order)))))
-    finally:
-        track.close()
-    assert len(given) == 5  # not on the first frame: no box yet, the whole frame is searched
-    assert all(n == i for i, (_, n) in enumerate(given))  # before that frame's look
-    held = [f for f, (crop, _) in zip(faces[1:], given, strict=True) if f.crop is crop]
-    assert len(held) >= 3
-
-
 class _Recording:
     """A landmark detector that keeps what it answered."""
 

@@ -24,7 +24,6 @@ still, and the frames between add its last offset to their tracked look: the lan
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -73,17 +72,12 @@ class FaceTrack:
         self._second = n == 2 and self._pool is not None
         self._offset = None  # measured before the change: not carried over it
 
-    def __call__(self, frame: np.ndarray,
-                 on_crop: Callable[[np.ndarray], None] | None = None) -> TrackedFace | None:
-        """`on_crop` is called with the crop before it is looked at (work that needs only the
-        crop can run meanwhile); the result holds that very array when the box held still."""
+    def __call__(self, frame: np.ndarray) -> TrackedFace | None:
         size = self.config.size
         looked, crop = self.tracker.box, None
         lm_frame = None
         if looked is not None:
             crop = looked.cut(frame, size)
-            if on_crop is not None:
-                on_crop(crop)
             lm = self._look(crop, looked)
             lm_frame = None if lm is None else looked.to_frame(lm, size)
         if lm_frame is None:
