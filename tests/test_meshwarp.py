@@ -103,6 +103,20 @@ def test_a_moved_crop_shows_still_scenery_where_it_now_lies(model, picture):
     assert psnr(r.render(pinned)[keep], seen[keep]) < 25
 
 
+@pytest.mark.parametrize("levels", [(1024, 1024, -1024), (-1024, -1024, 1024), (1024, 0, 0)])
+def test_the_furthest_view_a_packet_can_carry_still_renders(model, picture, levels):
+    """A hostile or broken sender's view at the wire's limits: a picture, not a crash."""
+    from bitstream.packets import VIEW_LIMIT
+    from codec.driving import view_from_levels
+
+    assert max(map(abs, levels)) == VIEW_LIMIT
+    r = MeshWarpRenderer(model)
+    ref = reference(model)
+    r.set_reference(picture, ref)
+    out = r.render(DrivingState(0, 0.0, 0, ref, None, view=view_from_levels(levels)))
+    assert out.shape == picture.shape and out.dtype == np.uint8
+
+
 def test_a_mouth_opened_past_the_reference_is_dark_inside(model, picture):
     r = MeshWarpRenderer(model)
     ref = reference(model)
