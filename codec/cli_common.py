@@ -107,7 +107,8 @@ def add_encoder_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background", choices=("fit", "fixed"), default="fit",
                    help="how far the background follows the head: fit chooses it every 4th "
                    "frame against the camera picture (a wall stays put, hair moves; ~1.5 ms "
-                   "a frame), fixed always uses the levels of streams before version 4 "
+                   "a frame; also whether scenery stays still when the crop moves), fixed "
+                   "always uses the levels of streams before version 4 and sends no view "
                    "(default: %(default)s)")
 
 
