@@ -4,7 +4,10 @@ Sender: face-mesh landmarks (MediaPipe's models on onnxruntime, with crop tracki
 landmarks moved onto the optical flow from the reference crop, prior fit, the reference
 bank's look at the frame, motion quantization + packing, the background's follow (searched
 every 4th frame, so its mean counts, not its median); beside it, for scale, low-delay
-SVT-AV1 coding and decoding the same crops at 16 kbps (one thread, per frame).
+SVT-AV1 coding and decoding the same crops at 16 kbps (one thread, per frame). As in the
+Encoder, the reference flows start on a crop while the face mesh looks at it when no second
+look runs beside it, so the landmark stage's time then includes them running on the other core
+and the flow stage is what is left of them.
 Receiver: packet parsing + motion decode, and render per renderer (`--checkpoint` adds the
 neural one, on CUDA when present). Then the loopback call through real data channels
 (`benchmarks/live.py`, one frame per message): capture-to-render latency. Medians with the
@@ -20,6 +23,7 @@ import json
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -70,14 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     t = {k: [] for k in ("landmarks", "flow", "fit", "bank", "encode", "background", "decode",
                          "render_meshwarp")}  # fmt: skip
     cpu: dict[str, list[float]] = {k: [] for k in t}
-    ref, states, ref_crop, crops = None, [], None, []
+    ref, states, ref_crop, crops, near = None, [], None, [], None
     for frame in read_frames(args.video, max_frames=args.frames):
         t0 = _now()
-        face = track(frame)
+        face = track(frame, partial(flow.begin, near=near))  # as the Encoder does
         t1 = _now()
         if face is None or face.landmarks is None:
             continue
         landmarks = flow(face.crop, face.landmarks)
+        near = face.landmarks
         t_flow = _now()
         params = fitter.fit(landmarks)
         t2 = _now()

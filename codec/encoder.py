@@ -156,6 +156,7 @@ class Encoder:
         self._packet = b""  # the current Reference as sent
         self._next_ref_id = 0
         self.started = False
+        self._near: np.ndarray | None = None  # the last frame's landmarks (crop px)
         # Quality of the next Reference pictures; a live sender lowers it on a slow path.
         self.picture_quality = config.picture_quality
 
@@ -169,7 +170,7 @@ class Encoder:
         seq = self.seq
         self.seq += 1
         packets = [] if self.started else self.start()
-        face = self.track(frame)
+        face = self.track(frame, self._begin_flow)
         crop = face.crop if face is not None else _blank(self.config.crop.size)
         if face is None or face.landmarks is None:
             ms = (time.perf_counter() - t0) * 1000
@@ -182,6 +183,7 @@ class Encoder:
         else:
             landmarks = self.flow(face.crop, face.landmarks)
             fitted = self.fitter.fit(landmarks, size)
+        self._near = face.landmarks
         ref_bytes = 0
         lm68 = landmarks_in_crop(self.model, fitted)  # the reference test and the bank's
         state = face_state(lm68)
@@ -210,6 +212,13 @@ class Encoder:
             seq, packets, len(packet), ref_bytes, crop, face.box, landmarks, fitted,
             decoded, ms,
         )  # fmt: skip
+
+    def _begin_flow(self, crop: np.ndarray) -> None:
+        """The reference flows start on the crop, on their helper thread, while the face mesh
+        looks at it on this one (only on frames without a second look, which takes that core),
+        around where the last frame's landmarks were."""
+        if self.ref is not None:
+            self.flow.begin(crop, self._near)
 
     def _view(self, face: TrackedFace) -> tuple[float, float, float]:
         """How still scenery moved in this crop since the reference's (`DrivingState.view`)."""

@@ -6,6 +6,13 @@ than they give, and when the browser or a build keeps the cores busy they queue 
 with everything else. The codec already runs its own few threads where work is independent
 (the second landmark look, the backward flow, encode and render workers); onnxruntime's
 sessions are single-threaded (`prior/facemesh/runtime.py`). Benchmarks set the same.
+
+The face tracker sets it too, for reproducible landmarks: OpenCV cuts a warp into stripes by
+its pool, and when another thread's call holds the pool (the reference flow, the second look)
+the warp runs in one stripe instead; the stripes round differently, so the face mesh's input
+moved by one level now and then and the landmarks, then the crop, drifted apart between runs
+of the same clip (found 2026-12-04: `bench rd`'s crop check failed on hellomeme_xzy2, frame
+149, 8.7e-5 px first).
 """
 
 from __future__ import annotations

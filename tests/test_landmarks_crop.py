@@ -132,6 +132,41 @@ def test_a_second_look_every_other_frame_carries_its_offset_between(dev_dir):
         track.close()
 
 
+def test_work_on_the_crop_can_start_before_it_is_looked_at(dev_dir):
+    """`on_crop` gets the crop before the face mesh sees it (the Encoder starts the reference
+    flow there), only on frames whose look leaves the other core free (no second look), and a
+    box that held still returns that very array."""
+    for second_look in (False, True):
+        given, seconds, faces = _crops_given(dev_dir / "dagan_driving.mp4", second_look)
+        # not on the first frame (no box yet: the whole frame is searched), nor beside a
+        # second look; always before that frame's look
+        assert [n for _, n, _ in given] == [n for n in range(1, 7) if n not in seconds]
+        assert all(looks == n - 1 for _, n, looks in given)
+        assert len(given) == 6 if not second_look else 0 < len(given) < 6
+        held = [n for crop, n, _ in given if faces[n].crop is crop]
+        assert len(held) >= len(given) - 2
+
+
+def _crops_given(video, second_look: bool) -> tuple[list, list[int], list]:
+    """Seven frames through a FaceTrack: what `on_crop` got (crop, frame, tracked looks so
+    far), the frames that had a second look, and the tracked faces."""
+    from codec.prior.face_track import FaceTrack
+    from codec.video import read_frames
+
+    track, given, order, seconds, now = FaceTrack(second_look=second_look), [], [], [], [0]
+    track._in_crop = _Recording(track._in_crop, order)
+    second = track._second_look
+    track._second_look = lambda *a: seconds.append(now[0]) or second(*a)
+    faces = []
+    try:
+        for n, frame in enumerate(read_frames(video, max_frames=7)):
+            now[0] = n
+            faces.append(track(frame, lambda c: given.append((c, now[0], len(order)))))
+    finally:
+        track.close()
+    return given, seconds, faces
+
+
 class _Recording:
     """A landmark detector that keeps what it answered."""
 

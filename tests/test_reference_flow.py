@@ -164,14 +164,14 @@ def test_the_encoder_ends_its_helper_threads_when_the_stream_ends(dev_dir):
 
     def helpers() -> set[threading.Thread]:
         return {t for t in threading.enumerate()
-                if t.name.startswith(("flow-check", "second-look"))}  # fmt: skip
+                if t.name.startswith(("flow", "second-look"))}  # fmt: skip
 
     before = helpers()  # other tests' encoders may still hold theirs
     enc = Encoder(load_prior(None), EncoderConfig())
     for frame in read_frames(dev_dir / "dagan_driving.mp4", max_frames=3):
         enc.encode(frame)
     ours = helpers() - before
-    assert {t.name.split("_")[0] for t in ours} == {"flow-check", "second-look"}
+    assert {t.name.split("_")[0] for t in ours} == {"flow", "second-look"}
     enc.finish()
     assert not any(t.is_alive() for t in ours)
 
@@ -185,3 +185,25 @@ class _Counting:
     def calc(self, *args):
         self.calls.append(1)
         return self.dis.calc(*args)
+
+
+def test_flows_begun_on_a_crop_are_the_ones_its_call_uses():
+    """A sender begins the flows when the crop is cut, around the last frame's landmarks:
+    the call on that very crop takes them (no flow runs twice) and, for the same window,
+    gives what a call alone gives; a call on another crop measures its own."""
+    reference, points = _texture(0), _points()
+    crop, other = _shifted(reference, 2.0, 1.0), _shifted(reference, -3.0, 2.0)
+    alone, early = ReferenceFlow(), ReferenceFlow()
+    calls: list = []
+    for flow in (alone, early):
+        flow.set_reference(reference, points)
+    early._forward = _Counting(early._forward, calls)  # type: ignore[assignment]
+    early._backward = _Counting(early._backward, calls)  # type: ignore[assignment]
+    early.begin(crop, points)
+    assert np.array_equal(early(crop, points), alone(crop, points))
+    assert len(calls) == 2  # one forward, one backward
+    early.begin(crop, points)
+    assert np.array_equal(early(other, points), alone(other, points))
+    assert len(calls) == 6  # the unused pair finished, then the other crop's own
+    for flow in (alone, early):
+        flow.close()

@@ -24,6 +24,7 @@ still, and the frames between add its last offset to their tracked look: the lan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ import numpy as np
 from codec.prior.crop import FACE_DROP, CropBox, CropConfig, CropTracker
 from codec.prior.facemesh.rect import REGION_SCALE, Rect
 from codec.prior.landmarks import LandmarkDetector
+from codec.threads import size_for_a_call
 
 SECOND_EVERY = 3  # frames per second look; between them its last offset is carried
 
@@ -50,6 +52,7 @@ class FaceTrack:
                  second_every: int = SECOND_EVERY):
         if second_every < 1:
             raise ValueError(f"the second look's period must be >= 1 frame, got {second_every}")
+        size_for_a_call()  # landmarks that do not depend on which other thread is in OpenCV
         self.config = crop
         self.tracker = CropTracker(crop)
         self._in_crop = LandmarkDetector(tracking=True)
@@ -72,12 +75,18 @@ class FaceTrack:
         self._second = n == 2 and self._pool is not None
         self._offset = None  # measured before the change: not carried over it
 
-    def __call__(self, frame: np.ndarray) -> TrackedFace | None:
+    def __call__(self, frame: np.ndarray,
+                 on_crop: Callable[[np.ndarray], None] | None = None) -> TrackedFace | None:
+        """`on_crop` is called with the crop before it is looked at, when the look leaves the
+        other core free (no second look this frame), so work that needs only the crop can run
+        there meanwhile; the result holds that very array when the box held still."""
         size = self.config.size
         looked, crop = self.tracker.box, None
         lm_frame = None
         if looked is not None:
             crop = looked.cut(frame, size)
+            if on_crop is not None and (not self._second or self._carries(looked)):
+                on_crop(crop)
             lm = self._look(crop, looked)
             lm_frame = None if lm is None else looked.to_frame(lm, size)
         if lm_frame is None:

@@ -22,13 +22,17 @@ eye is closing (MediaPipe reads it under `closing` of its opening in the referen
 points keep MediaPipe's too: with the flow alone a blink was fitted half as deep as dlib
 sees it. Depth (z) stays MediaPipe's.
 
-The two flows are independent, so the backward one runs on a second thread (OpenCV lets go
-of the GIL): on two cores the check costs little wall time.
+The two flows are independent, so the backward one runs on a helper thread while the forward
+one runs here (OpenCV lets go of the GIL): on two cores the check costs little wall time. A
+sender whose other core is idle while the face mesh looks at the crop (no second look this
+frame) can `begin` both there as soon as the crop is cut, one after the other, around where
+the last frame's landmarks were: they then run beside the look instead of after it, on one
+helper, so no more threads run than there are cores.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -90,6 +94,7 @@ class ReferenceFlow:
             if config.refinement_iterations is not None:
                 dis.setVariationalRefinementIterations(config.refinement_iterations)
         self._pool: ThreadPoolExecutor | None = None
+        self._early: tuple[np.ndarray, _Flows] | None = None  # flows begun on a crop
         self.kept = np.concatenate([refined_points("lips"), IRISES])  # MediaPipe's, always
         self.eyes = {name: refined_points(name) for name in EYE_LIDS}
         self._reference: tuple[np.ndarray, np.ndarray] | None = None
@@ -106,6 +111,7 @@ class ReferenceFlow:
             self._reference = (gray, np.asarray(landmarks, np.float64)[:, :2].copy())
             self._ref_open = {name: _opening(landmarks, name) for name in EYE_LIDS}
             self._trust = None
+            self._drop_early()
 
     def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         """`landmarks` (L, 2 or 3) in crop pixels, moved where the flow is trusted."""
@@ -123,6 +129,16 @@ class ReferenceFlow:
         out[:, :2] = (1.0 - w) * out[:, :2] + w * moved
         return out
 
+    def begin(self, crop: np.ndarray, near: np.ndarray | None) -> None:
+        """Starts both flows into `crop` on the helper thread, one after the other, measured
+        around the reference's landmarks and `near` (where this crop's should lie: the last
+        frame's), so they run while this crop's landmarks are looked for. The next call with
+        this very crop takes them."""
+        if self._reference is None:
+            return
+        self._drop_early()
+        self._early = crop, self._start(crop, near, here=False)
+
     def track(
         self, crop: np.ndarray, landmarks: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -130,30 +146,55 @@ class ReferenceFlow:
         [0, 1] from the forward-backward check (lips and irises: 0). With `landmarks` (this
         crop's), the flow is measured only around the face, where both sets of points lie."""
         assert self._reference is not None
-        ref_gray, ref_points = self._reference
-        gray, k = _gray(crop, self.config.scale), self.config.scale
-        points = ref_points if landmarks is None else np.vstack([ref_points, landmarks[:, :2]])
-        rows, cols = self._window(_scaled(points, k), gray.shape)
-        ref_gray, gray = (np.ascontiguousarray(g[rows, cols]) for g in (ref_gray, gray))
-        origin = np.array([cols.start, rows.start], np.float64)
-        later = None
-        if self._trust is None or self._trust_age >= self.config.check_every - 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, "flow-check")
-            later = self._pool.submit(self._backward.calc, gray, ref_gray, None)
-        forward = self._forward.calc(ref_gray, gray, None)
-        moved = ref_points + _sample(forward, _scaled(ref_points, k) - origin) / k
-        if later is None:  # between checks: the last one's trust holds
+        early, self._early = self._early, None
+        if early is not None and early[0] is crop:
+            flows = early[1]
+        else:
+            if early is not None:
+                early[1].wait()
+            flows = self._start(crop, landmarks, here=True)
+        ref_points, k = self._reference[1], self.config.scale
+        forward = flows.forward.result()
+        moved = ref_points + _sample(forward, _scaled(ref_points, k) - flows.origin) / k
+        if flows.backward is None:  # between checks: the last one's trust holds
             assert self._trust is not None
             self._trust_age += 1
             return moved, self._trust.copy()
-        backward = later.result()
+        backward, origin = flows.backward.result(), flows.origin
         back = moved + _sample(backward, _scaled(moved, k) - origin) / k
         miss = np.linalg.norm(back - ref_points, axis=1)
         trust = np.exp(-((miss / self.config.consistency_px) ** 2))
         trust[self.kept[self.kept < len(trust)]] = 0.0
         self._trust, self._trust_age = trust, 0
         return moved, trust.copy()
+
+    def _start(self, crop: np.ndarray, near: np.ndarray | None, here: bool) -> _Flows:
+        """Both flows (the backward one only when a check is due): the backward one on the
+        helper, the forward one on this thread (`here`) or queued on the helper before it."""
+        assert self._reference is not None
+        ref_gray, ref_points = self._reference
+        gray, k = _gray(crop, self.config.scale), self.config.scale
+        points = ref_points if near is None else np.vstack([ref_points, near[:, :2]])
+        rows, cols = self._window(_scaled(points, k), gray.shape)
+        ref_gray, gray = (np.ascontiguousarray(g[rows, cols]) for g in (ref_gray, gray))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, "flow")
+        forward: Future = Future()
+        if not here:
+            forward = self._pool.submit(self._forward.calc, ref_gray, gray, None)
+        backward = None
+        if self._trust is None or self._trust_age >= self.config.check_every - 1:
+            backward = self._pool.submit(self._backward.calc, gray, ref_gray, None)
+        if here:
+            forward.set_result(self._forward.calc(ref_gray, gray, None))
+        return _Flows(np.array([cols.start, rows.start], np.float64), forward, backward)
+
+    def _drop_early(self) -> None:
+        """Flows begun on a crop that was not used: let them finish (each DIS object runs
+        one flow at a time) and forget them."""
+        if self._early is not None:
+            self._early[1].wait()
+            self._early = None
 
     def _window(self, points: np.ndarray, shape: tuple[int, ...]) -> tuple[slice, slice]:
         """Rows and columns of the (scaled) crop the flow is measured in: the points' box grown
@@ -169,10 +210,25 @@ class ReferenceFlow:
         return slice(y0, y1), slice(x0, x1)
 
     def close(self) -> None:
-        """Ends the helper thread (after any flow in flight); the object stays usable."""
+        """Ends the helper threads (after any flow in flight); the object stays usable."""
+        self._drop_early()
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+@dataclass(frozen=True)
+class _Flows:
+    """Both flows of one crop in flight: the window's corner in the crop, and the futures."""
+
+    origin: np.ndarray
+    forward: Future
+    backward: Future | None
+
+    def wait(self) -> None:
+        for f in (self.forward, self.backward):
+            if f is not None:
+                f.result()
 
 
 def _opening(landmarks: np.ndarray, eye: str) -> float:
