@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         motion, sent = codec.encode(params, ref, 0, len(t["fit"]))
         data = encode_packet(motion, hello)
         t3 = _now()
-        background(len(t["fit"]), face.crop, sent)
+        background(len(t["fit"]), face.crop, sent, landmarks)
         t_bg = _now()
         state = codec.decode(decode_packet(data, hello), ref, 0)
         t4 = _now()

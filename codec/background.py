@@ -8,6 +8,11 @@ squared error more than 20 px outside the face). The sender holds the true frame
 renders the background sheet alone at low resolution for the levels next to the current
 ones, and moves to the one with the least error outside the face: analysis by synthesis,
 for six bits a frame (`Motion.follow`).
+
+It also chooses where the scenery behind goes when the crop itself moves (`Motion.view`): with
+the crop (no view: a camera that pans and zooms with the face), nowhere (the box's view: a
+camera that holds still while the sender re-centres its crop), or where its own pixels say
+(`scenery.py`: a camera that moves, or a clip cut around the face before it reached us).
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ import cv2
 import numpy as np
 
 from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS
-from codec.driving import STILL_VIEW, DrivingState, follow_shares
+from codec.driving import STILL_VIEW, DrivingState, follow_shares, view_from_levels, view_levels
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
 from codec.render.meshwarp import MeshWarpRenderer
+from codec.scenery import SceneryMotion
+
+WITH_CROP, BOX, MEASURED = "with crop", "box", "measured"  # where the scenery goes (the view)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class BackgroundConfig:
     every: int = 4  # frames between searches; the levels hold in between
     gain: float = 0.01  # a move must cut the error by this share (no flicker on near ties)
     top: int = 6  # highest level tried (1.5 of the head's motion)
+    measure: bool = True  # also try the scenery's motion measured from its pixels
 
     def __post_init__(self) -> None:
         if not 32 <= self.size <= 512 or self.every < 1:
@@ -47,9 +56,17 @@ class BackgroundChooser:
         # only a sender that chooses needs the renderer, and the reference at its size
         self.renderer = MeshWarpRenderer(model) if config.choose else None
         self.levels: tuple[int, int] = DEFAULT_FOLLOW
-        self.moved = False  # whether the sheet's border follows the crop's own motion (view)
+        self.scenery = WITH_CROP  # where the sheet's border goes when the crop moves
+        self.view = STILL_VIEW  # this frame's view under that choice, as sent
         self.every = config.every  # a busy sender searches less often
+        self._measure = SceneryMotion() if config.measure else None
+        self._seen: tuple | None = None  # the last measured view
         self._ready = False
+
+    @property
+    def moved(self) -> bool:
+        """Whether the frame carries a view (the scenery does not simply go with the crop)."""
+        return self.view != STILL_VIEW
 
     def set_reference(self, crop: np.ndarray, params: FaceParams) -> None:
         if self.renderer is None:
@@ -57,18 +74,40 @@ class BackgroundChooser:
         s = self.config.size
         small = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
         self.renderer.set_reference(small, params.at_size(s))
+        if self._measure is not None:
+            self._measure.set_reference(small, self.renderer.src[self.renderer.outline])
+            self._seen = None
         self._ready = True
 
-    def __call__(self, seq: int, crop: np.ndarray, driving: DrivingState) -> tuple[int, int]:
-        """The levels for this frame (`driving` as the receiver decodes it, `crop` as seen)."""
+    def __call__(self, seq: int, crop: np.ndarray, driving: DrivingState,
+                 face: np.ndarray | None = None) -> tuple[int, int]:
+        """The levels for this frame (`driving` as the receiver decodes it, with the box's
+        view; `crop` as seen; `face`, its landmarks in crop pixels, spares posing the mesh
+        for the scenery's measurement); `view` then holds the view to send with them."""
         c = self.config
-        if self.renderer is None or not self._ready or seq % self.every:
+        if self.renderer is None or not self._ready:
+            self.view = STILL_VIEW
+            return self.levels
+        search = seq % self.every == 0
+        # while measured views are sent they are measured every frame, every fourth while a
+        # busy sender searches a quarter as often (the last one held between)
+        due = seq % max(1, self.every // c.every) == 0
+        measure = self._measure is not None and (search or (self.scenery == MEASURED and due))
+        judge = self._judge(self._small(crop), driving) if search else None
+        views = {WITH_CROP: STILL_VIEW}
+        if driving.view != STILL_VIEW:
+            views[BOX] = driving.view
+        if measure:
+            self._seen = self._measured(crop, driving, face, judge)
+        if self._seen is not None and (measure or self.scenery == MEASURED):
+            views[MEASURED] = self._seen
+        self.view = _fallback(views, self.scenery)
+        if judge is None:
             return self.levels
         candidates = [self.levels, *self._neighbours(self.levels)]
-        judge = self._judge(crop, driving)
-        errors = judge(candidates)
-        if driving.view != STILL_VIEW and self._flip_view(judge, errors[0]):
-            errors = judge(candidates)
+        errors = judge(candidates, self.view)
+        if len(views) > 1 and self._choose_scenery(judge, views, errors[0]):
+            errors = judge(candidates, self.view)
         best = int(np.argmin(errors))
         if errors[best] >= errors[0] * (1 - c.gain):
             return self.levels
@@ -76,21 +115,34 @@ class BackgroundChooser:
         level, error = candidates[best], errors[best]
         step = (level[0] - self.levels[0], level[1] - self.levels[1])
         while self._valid(further := (level[0] + step[0], level[1] + step[1])):
-            e = judge([further])[0]
+            e = judge([further], self.view)[0]
             if e >= error * (1 - c.gain):
                 break
             level, error = further, e
         self.levels = level
         return level
 
-    def _flip_view(self, judge, error: float) -> bool:
-        """Whether the scenery behind is better taken as still (where the sender's crop moved
-        from, as under a camera that holds still) or as moving with the crop (a camera that
-        pans and zooms with the face, a cut): flips `moved` when the other fits this frame
-        better by the search's margin (`error`: the current choice's)."""
-        other = judge([self.levels], not self.moved)[0]
-        if other < error * (1 - self.config.gain):
-            self.moved = not self.moved
+    def _measured(self, crop, driving: DrivingState, face, judge) -> tuple | None:
+        """The scenery's view measured in this frame, as the receiver would get it (None when
+        it cannot be measured or shows no motion). The faces are left out by their outlines:
+        this frame's from its landmarks, or from the posed mesh."""
+        assert self._measure is not None
+        if face is None:
+            judge = judge or self._judge(self._small(crop), driving)
+            face = judge.outline * (crop.shape[0] / self.config.size)
+        seen = self._measure(crop, face, driving.view)
+        if seen is None or (view := view_from_levels(view_levels(seen))) == STILL_VIEW:
+            return None
+        return view
+
+    def _choose_scenery(self, judge, views: dict[str, tuple], error: float) -> bool:
+        """Moves to the other choice of where the scenery goes whose sheet fits this frame
+        best, when it beats the current one (`error`) by the search's margin."""
+        others = [k for k in views if k != self.scenery]
+        errors = [judge([self.levels], views[k])[0] for k in others]
+        best = int(np.argmin(errors))
+        if errors[best] < error * (1 - self.config.gain):
+            self.scenery, self.view = others[best], views[others[best]]
             return True
         return False
 
@@ -98,30 +150,26 @@ class BackgroundChooser:
                start: tuple[int, int] = DEFAULT_FOLLOW) -> tuple[int, int]:
         """Where the search comes to rest on this one frame, from `start`: the levels a
         sender would send for a frame with no history (training pairs of any two frames)."""
-        self.levels, self.moved = start, False
+        self.levels, self.scenery = start, WITH_CROP
         while self(0, crop, driving) != start:
             start = self.levels
         return start
 
-    def _judge(self, crop: np.ndarray, driving: DrivingState):
-        """A function of candidate levels: the squared error outside the face of the
-        background sheet at each one's levels, at the analysis size. This frame's picture at
-        that size, its mesh and the mask outside its face are made once, for every step of a
-        search."""
+    def _small(self, crop: np.ndarray) -> np.ndarray:
+        s = self.config.size
+        return cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
+
+    def _judge(self, small: np.ndarray, driving: DrivingState) -> _Judge:
+        """A function of candidate levels and a view: the squared error outside the face of
+        the background sheet at each one's levels, at the analysis size (`small`: this
+        frame's picture at that size). Its mesh and the mask outside its face are made once,
+        for every step of a search."""
         renderer = self.renderer
         assert renderer is not None and self._ready
         s = self.config.size
         pose = renderer.background_pose(replace(driving, params=driving.params.at_size(s)))
-        frame = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
-        outside = self._outside(pose[0][renderer.outline])
-
-        def errors(candidates: list[tuple[int, int]], moved: bool | None = None) -> list[float]:
-            view = driving.view if (self.moved if moved is None else moved) else STILL_VIEW
-            shown = renderer.render_backgrounds(pose, [follow_shares(x) for x in candidates],
-                                                view)  # fmt: skip
-            return [cv2.norm(frame, picture, cv2.NORM_L2SQR, outside) for picture in shown]
-
-        return errors
+        outline = pose[0][renderer.outline]
+        return _Judge(renderer, pose, small, outline, self._outside(outline))
 
     def _neighbours(self, levels: tuple[int, int]) -> list[tuple[int, int]]:
         a, b = levels
@@ -137,3 +185,28 @@ class BackgroundChooser:
         face = np.zeros((s, s), np.uint8)
         cv2.fillConvexPoly(face, np.rint(hull[:, 0] * 16).astype(np.int32), 1, cv2.LINE_8, 4)
         return (cv2.dilate(face, np.ones((5, 5), np.uint8)) == 0).astype(np.uint8)
+
+
+def _fallback(views: dict[str, tuple], scenery: str) -> tuple:
+    """The view of `scenery`, or where it cannot be had this frame, the box's (measured: it
+    failed) or none (the box: the crop is back where the reference's was)."""
+    for choice in (scenery, BOX) if scenery == MEASURED else (scenery,):
+        if choice in views:
+            return views[choice]
+    return STILL_VIEW
+
+
+@dataclass(frozen=True)
+class _Judge:
+    """One frame at the analysis size, ready to score background candidates."""
+
+    renderer: MeshWarpRenderer
+    pose: tuple[np.ndarray, np.ndarray]
+    frame: np.ndarray
+    outline: np.ndarray
+    outside: np.ndarray
+
+    def __call__(self, candidates: list[tuple[int, int]], view: tuple) -> list[float]:
+        shown = self.renderer.render_backgrounds(self.pose,
+                                                 [follow_shares(x) for x in candidates], view)
+        return [cv2.norm(self.frame, picture, cv2.NORM_L2SQR, self.outside) for picture in shown]

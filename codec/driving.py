@@ -33,6 +33,13 @@ def view_between(reference: tuple[float, float, float],
     return side0 / side, (cx0 - cx) / side, (cy0 - cy) / side
 
 
+def view_matrix(view: tuple[float, float, float], size: int) -> np.ndarray:
+    """2×3: a reference crop pixel to where still scenery shows it in this S×S crop."""
+    k, tx, ty = view
+    c = size / 2 * (1 - k)
+    return np.array([[k, 0.0, c + tx * size], [0.0, k, c + ty * size]])
+
+
 def view_levels(view: tuple[float, float, float]) -> tuple[int, int, int]:
     """A view's levels on the wire (log zoom and shift in VIEW_STEPs), clipped to the range."""
     k, tx, ty = view

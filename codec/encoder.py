@@ -31,7 +31,6 @@ from codec.background import BackgroundChooser
 from codec.bank import BankPlanner, BankShot, FaceState, face_state
 from codec.config import EncoderConfig
 from codec.driving import (
-    STILL_VIEW,
     DrivingState,
     follow_shares,
     view_between,
@@ -198,11 +197,10 @@ class Encoder:
         offset = 0 if time_ms is None else round(time_ms - nominal)
         assert self.ref is not None  # _needs_reference made one
         motion, decoded = self.motion.encode(fitted, self.ref, self.ref_id, seq, offset)
-        view = view_levels(self._view(face))
+        decoded = replace(decoded, view=view_from_levels(view_levels(self._view(face))))
+        follow = self.background(seq, face.crop, decoded, landmarks)
+        view = view_levels(self.background.view)
         decoded = replace(decoded, view=view_from_levels(view))
-        follow = self.background(seq, face.crop, decoded)
-        if not self.background.moved:
-            view, decoded = (0, 0, 0), replace(decoded, view=STILL_VIEW)
         motion = replace(motion, follow=follow, view=view)
         packet = encode_packet(motion, self.hello)
         packets.append(packet)

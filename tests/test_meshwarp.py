@@ -9,11 +9,11 @@ import pytest
 
 from benchmarks.metrics import psnr
 from codec.controls import ControlApplier, Controls
-from codec.driving import DrivingState
+from codec.driving import DrivingState, view_matrix
 from codec.prior.flame import JOINTS
 from codec.prior.flame_io import load_prior
 from codec.prior.params import FaceParams
-from codec.render.meshwarp import MeshWarpRenderer, _view_matrix
+from codec.render.meshwarp import MeshWarpRenderer
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_a_moved_crop_shows_still_scenery_where_it_now_lies(model, picture):
     view = (1.05, 8 / 256, 0.0)
     pinned = DrivingState(0, 0.0, 0, ref, None, follow=(0.0, 0.0))
     out = r.render(replace(pinned, view=view))
-    seen = cv2.warpAffine(picture, _view_matrix(view, 256), (256, 256),
+    seen = cv2.warpAffine(picture, view_matrix(view, 256), (256, 256),
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
     ring = np.split(r.rings_src, 2)[1]
     outside = np.ones((256, 256), np.uint8)

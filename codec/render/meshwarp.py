@@ -34,7 +34,7 @@ import numpy as np
 
 from bitstream import BankRegion
 from codec.bank import BankPicture, face_state
-from codec.driving import STILL_VIEW, DrivingState
+from codec.driving import STILL_VIEW, DrivingState, view_matrix
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
 from codec.render.compose import Candidate, box_mask, choose, region_box_mask
@@ -229,7 +229,7 @@ class MeshWarpRenderer:
         if sim is None:
             sim = _similarity(self.src[self.outline], dst[self.outline])
         rings = self.rings_src
-        still = rings if view == STILL_VIEW else _apply(_view_matrix(view, self.size), rings)
+        still = rings if view == STILL_VIEW else _apply(view_matrix(view, self.size), rings)
         shares = np.concatenate([follow[0] * self.follow, follow[1] * self.follow])[:, None]
         moved = still + shares * (_apply(sim, rings) - still)
         return np.concatenate([dst[self.outline], moved, self.border])
@@ -241,7 +241,7 @@ class MeshWarpRenderer:
             return self.src_sheet
         points = self.sheet_points.copy()
         n = len(self.border)
-        points[-n:] = _apply(cv2.invertAffineTransform(_view_matrix(view, self.size)),
+        points[-n:] = _apply(cv2.invertAffineTransform(view_matrix(view, self.size)),
                              self.border)  # fmt: skip
         return points[self.sheet_tris]
 
@@ -415,13 +415,6 @@ def _irises_for(model: FlameModel, eye_loops: list[np.ndarray]) -> list[np.ndarr
             v[loop][:, 0])
         out.append(near if inside else None)
     return out
-
-
-def _view_matrix(view: tuple[float, float, float], size: int) -> np.ndarray:
-    """2×3: a reference crop pixel to where still scenery shows it in this crop."""
-    k, tx, ty = view
-    c = size / 2 * (1 - k)
-    return np.array([[k, 0.0, c + tx * size], [0.0, k, c + ty * size]])
 
 
 def _apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:

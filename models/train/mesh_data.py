@@ -246,7 +246,7 @@ def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: i
             view = view_from_levels(view_levels(view_between(clip.boxes[i], clip.boxes[j])))
         background.set_reference(clip.crops[i], clip.params(i))
         follow = follow_shares(background.settle(clip.crops[j], replace(driving, view=view)))
-        view = view if background.moved else STILL_VIEW
+        view = background.view
         driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow, view=view)
     warped, maps = renderer.render_with_map(driving)
     size, lmk = source.shape[0], landmarks_in_crop(model, driving.params)[:, :2]
