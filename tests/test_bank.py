@@ -162,7 +162,8 @@ def test_a_version_2_stream_still_decodes(model, talking):
 
 def _written_as(packets: list[bytes], version: int) -> list[bytes]:
     """A bank-less stream as a writer of `version` made it: Motion's follow at the levels
-    versions before 4 rendered with, and before version 3 no bank field in a Reference."""
+    versions before 4 rendered with, no view (a still camera) as before version 5, and
+    before version 3 no bank field in a Reference."""
     out, hello, old = [], None, None
     for data in packets:
         kind = packet_type(data)
@@ -171,7 +172,7 @@ def _written_as(packets: list[bytes], version: int) -> list[bytes]:
             old = replace(hello, version=version)
             out.append(encode_packet(old))
         elif kind == PacketType.MOTION:
-            motion = replace(decode_packet(data, hello), follow=DEFAULT_FOLLOW)
+            motion = replace(decode_packet(data, hello), follow=DEFAULT_FOLLOW, view=(0, 0, 0))
             out.append(encode_packet(motion, old))
         elif kind == PacketType.REFERENCE and version < 3:
             body, compressed = pack_body(_fields(decode_packet(data))[1][:4])
