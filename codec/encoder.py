@@ -180,6 +180,8 @@ class Encoder:
             landmarks = face.landmarks
             fitted = self.fitter.fit_reference(landmarks, size)
         else:
+            box_view = view_from_levels(view_levels(self._view(face)))
+            self.background.look(seq, face.crop, box_view, face.landmarks)  # beside the flows
             landmarks = self.flow(face.crop, face.landmarks)
             fitted = self.fitter.fit(landmarks, size)
         self._near = face.landmarks

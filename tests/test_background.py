@@ -132,6 +132,33 @@ def test_measured_views_are_measured_every_frame_and_every_fourth_when_busy(mode
         assert len(calls) == measured
 
 
+def test_look_does_a_frames_fit_free_work_once(model, before_a_wall):
+    """`look` (run while the flows run) measures the frame's scenery where it is due; the
+    call after the fit does not measure it again, and searches on search frames only."""
+    enc = Encoder(model, without_refresh(EncoderConfig(mode="params")), 25.0)
+    try:
+        results = [enc.encode(f) for f in before_a_wall[:10]]
+    finally:
+        enc.close()
+    chooser = BackgroundChooser(model)
+    chooser.set_reference(results[0].crop, results[0].decoded.params)
+    measured: list[int] = []
+    measure = chooser._measure
+    chooser._measure = lambda *a: measured.append(1) or measure(*a)
+    searched: list[int] = []
+    search = chooser._search
+    chooser._search = lambda *a: searched.append(1) or search(*a)
+    for seq, r in enumerate(results[4:], start=4):
+        before = len(measured)
+        chooser.look(seq, r.crop, STILL_VIEW, r.landmarks)
+        looked = len(measured)
+        assert looked == before + (seq % 4 == 0 or chooser.scenery == "measured")
+        chooser(seq, r.crop, replace(r.decoded, view=STILL_VIEW), r.landmarks)
+        assert len(measured) == looked
+        assert len(searched) == (seq - 4) // 4 + 1
+    assert measured
+
+
 def shifted(model, camera_pans: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The synthetic head moving 60 px to the right over 2 s before a patterned wall that
     holds still (a camera on a desk) or moves with it (a camera that pans with the face),

@@ -111,6 +111,9 @@ def test_bench_speed_counts_the_helper_threads_cpu(dev_dir, tmp_path):
     parts = sum(stats[s]["cpu_mean_ms"] for s in ("landmarks", "flow", "fit", "bank", "encode",
                                                    "background"))  # fmt: skip
     assert stats["sender_total"]["cpu_mean_ms"] == pytest.approx(parts)
+    wall = sum(stats[s]["mean_ms"] for s in ("landmarks", "flow", "fit", "bank", "encode",
+                                              "background"))  # fmt: skip
+    assert stats["sender_frame"]["mean_ms"] == pytest.approx(wall)
     assert stats["av1_low_delay_16kbps"]["cpu_mean_ms"] > 0
 
 
