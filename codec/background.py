@@ -109,8 +109,8 @@ class BackgroundChooser:
             self._measured_now = self._due(seq)
             if self._measured_now:
                 if face is None:
-                    judge = judge or self._judge(self._small(crop), driving)
-                    face = judge.outline * (crop.shape[0] / self.config.size)
+                    posed = judge or self._judge(self._small(crop), driving)
+                    face = posed.outline * (crop.shape[0] / self.config.size)
                 self._seen = self._measured(crop, driving.view, face)
         views = {WITH_CROP: STILL_VIEW}
         if driving.view != STILL_VIEW:
@@ -118,8 +118,7 @@ class BackgroundChooser:
         if self._seen is not None and (self._measured_now or self.scenery == MEASURED):
             views[MEASURED] = self._seen
         self.view = _fallback(views, self.scenery)
-        if seq % self.every == 0:
-            assert judge is not None
+        if judge is not None:  # a search frame
             self._search(judge, views)
         return self.levels
 
