@@ -12,6 +12,7 @@ MAX_EXPR_DIMS = 400  # FLAME has 100 (2020) to 100+ (2023); the built-in prior 6
 MAX_KEYPOINTS = 68
 MAX_TEXT = 256  # characters of a Bye reason or a codec name
 MAX_CROP = 2048
+MAX_MARGIN = 512  # a base Reference's picture beyond its crop, pixels on each side
 MAX_BANK_SLOTS = 4  # bank pictures a stream holds besides its base references
 KEPT_REFERENCES = 4  # base References a decoder keeps, the last sent; encoders reuse only these
 MAX_GOLOMB_PREFIX = 24  # an Exp-Golomb code with more leading zeros is corrupt

@@ -1,4 +1,4 @@
-"""The packet types and their exact byte layout (format version 5; versions 1 to 4 still
+"""The packet types and their exact byte layout (format version 6; versions 1 to 5 still
 decode).
 
 Every packet starts with one byte: ``version << 4 | compressed << 3 | type``. Version 2
@@ -10,7 +10,10 @@ to `Motion`: how much of the head's motion the two rings around the face follow,
 the sender per frame (three bits each; older streams decode with the fixed levels they were
 rendered with). Version 5 added the view to `Motion`: how the sender's crop moved and
 zoomed in its frame since the reference's crop, for a receiver to keep still scenery still
-(one bit while the crop has not moved, or the sender judges the scenery moved with it). A
+(one bit while the crop has not moved, or the sender judges the scenery moved with it).
+Version 6 added the margin to a base `Reference`: its picture may show the crop with that many
+more pixels of the camera frame on every side, for a receiver whose warp reaches past the
+crop's edge (a head that moved, a crop that moved). A
 stream's version is its Hello's, and every Motion must match it. `Hello`,
 `Reference`, `Bye` and `Clock` carry a msgpack array after it, zstd-compressed only when that is
 smaller. `Motion` is sent every frame and is bit-packed with Exp-Golomb codes instead: a
@@ -34,6 +37,7 @@ from bitstream.limits import (
     MAX_CROP,
     MAX_EXPR_DIMS,
     MAX_KEYPOINTS,
+    MAX_MARGIN,
     MAX_PACKET_BYTES,
     MAX_PARAM_VALUES,
     MAX_PICTURE_BYTES,
@@ -41,8 +45,8 @@ from bitstream.limits import (
 )
 from bitstream.quantize import Steps
 
-VERSION = 5
-READABLE = (1, 2, 3, 4, 5)  # versions this decoder reads
+VERSION = 6
+READABLE = (1, 2, 3, 4, 5, 6)  # versions this decoder reads
 
 
 class PacketType(enum.IntEnum):
@@ -138,13 +142,16 @@ class Reference:
     """A reference picture with its fitted parameters. A base reference (bank None) is what
     Motion is coded against. A bank picture (version 3) is a region of a crop: its `params`
     carry the fit of that frame with an empty beta (the stream's identity is the base's),
-    and `ref_id` repeats its slot."""
+    and `ref_id` repeats its slot. A base reference's picture is its crop grown by `margin`
+    pixels on every side (version 6; a bank picture's margin is 0): the crop's own pixels
+    start at (margin, margin), and everything else keeps to crop pixels."""
 
     ref_id: int  # 0..255, wraps
     codec: str  # "jpeg", "webp" or "av1"
     picture: bytes
     params: RefParams
     bank: BankSlot | None = None
+    margin: int = 0  # picture pixels beyond the crop on each side (version 6 on)
 
 
 @dataclass(frozen=True)
@@ -216,7 +223,8 @@ def _fields(packet: Packet) -> tuple[PacketType, list]:
         put = _f32 if b is None else _f16  # a bank picture's mesh needs no more than half
         params = [put(p.beta), put(p.psi), put(p.pose), put([p.scale]), put(p.trans)]
         bank = None if b is None else [b.slot, int(b.region), *b.box]
-        return PacketType.REFERENCE, [packet.ref_id, packet.codec, packet.picture, params, bank]
+        fields = [packet.ref_id, packet.codec, packet.picture, params, bank, packet.margin]
+        return PacketType.REFERENCE, fields
     if isinstance(packet, Bye):
         return PacketType.BYE, [packet.reason[:MAX_TEXT], packet.frames]
     if isinstance(packet, Clock):
@@ -449,7 +457,8 @@ def _hello_from(values, version: int) -> Hello:
 
 def _reference_from(values, version: int) -> Reference:
     names: tuple[str, ...] = ("ref_id", "codec", "picture", "params")
-    f = _Fields(values, "Reference", names + (("bank",) if version >= 3 else ()))
+    names += ("bank",) if version >= 3 else ()
+    f = _Fields(values, "Reference", names + (("margin",) if version >= 6 else ()))
     ref_id = f.int("ref_id", 0, 255)
     codec = f.text("codec")
     if codec not in ("jpeg", "webp", "av1"):
@@ -471,8 +480,11 @@ def _reference_from(values, version: int) -> Reference:
         raise f.fail("params", "camera scale out of range")
     if bank is not None and len(beta):
         raise f.fail("params", "of a bank picture carry no beta (the base's is used)")
+    margin = f.int("margin", 0, MAX_MARGIN) if version >= 6 else 0
+    if bank is not None and margin:
+        raise f.fail("margin", "must be 0 for a bank picture")
     return Reference(ref_id, codec, picture, RefParams(beta, psi, pose, float(scale[0]), trans),
-                     bank)
+                     bank, margin)
 
 
 def _bank_from(f: _Fields) -> BankSlot:

@@ -26,6 +26,7 @@ from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS
 from codec.driving import STILL_VIEW, DrivingState, follow_shares, view_from_levels, view_levels
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
+from codec.render.base import reference_at_size
 from codec.render.meshwarp import MeshWarpRenderer
 from codec.scenery import SceneryMotion
 
@@ -70,12 +71,15 @@ class BackgroundChooser:
         """Whether the frame carries a view (the scenery does not simply go with the crop)."""
         return self.view != STILL_VIEW
 
-    def set_reference(self, crop: np.ndarray, params: FaceParams) -> None:
+    def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
+        """`picture`: the reference as sent, its crop or the crop grown by a margin
+        (`split_reference`), so the candidates reach past the crop's edge as the
+        receiver's warp will."""
         if self.renderer is None:
             return
         s = self.config.size
-        small = cv2.resize(crop, (s, s), interpolation=cv2.INTER_AREA)
-        self.renderer.set_reference(small, params.at_size(s))
+        small, grown = reference_at_size(picture, params.crop_size, s)
+        self.renderer.set_reference(grown, params.at_size(s))
         if self._measure is not None:
             self._measure.set_reference(small, self.renderer.src[self.renderer.outline])
             self._seen = None

@@ -91,6 +91,11 @@ def add_encoder_options(p: argparse.ArgumentParser) -> None:
                    help="reference picture codec (default: %(default)s)")
     p.add_argument("--picture-quality", type=int, default=50,
                    help="reference picture quality 0..100 (default: %(default)s)")
+    p.add_argument("--reference-margin", type=float, default=0.125, metavar="F",
+                   help="the reference picture also shows this much of the camera frame "
+                   "around the crop, as a fraction of its side (0..0.5), for a receiver "
+                   "whose warp reaches past the crop's edge; 0 sends the crop alone, "
+                   "about 14%% smaller (default: %(default)s)")
     p.add_argument("--landmark-looks", type=int, choices=(1, 2), default=2,
                    help="landmark looks per frame: 2 averages a tracked and an untracked one "
                    "(steadier face; the untracked one every third frame, its offset carried "
@@ -121,7 +126,8 @@ def encoder_config(args: argparse.Namespace):
     return EncoderConfig(
         mode=args.mode, keypoints=args.keypoints, expr_dims=args.expr_dims,
         precision=args.precision, picture_codec=args.picture_codec,
-        picture_quality=args.picture_quality, landmark_looks=args.landmark_looks,
+        picture_quality=args.picture_quality, reference_margin=args.reference_margin,
+        landmark_looks=args.landmark_looks,
         flow=FlowConfig(weight=args.flow_weight), bank=BankConfig(slots=args.bank_slots),
         background=BackgroundConfig(choose=args.background == "fit"),
     )  # fmt: skip

@@ -25,6 +25,10 @@ class EncoderConfig:
     precision: float = 1.0  # multiplies every step but the keypoints'; < 1 is finer
     picture_codec: str = "av1"  # reference pictures: "av1", "webp" or "jpeg"
     picture_quality: int = 50  # 0..100
+    # The reference picture shows this much more of the camera frame on every side of the
+    # crop (a fraction of its side; 0: the crop alone), where the receiver's warp reaches
+    # past the crop's edge, at a quarter of the crop's resolution (`soften_margin`).
+    reference_margin: float = 0.125
     refresh_yaw_deg: float = 30.0  # new reference when the head turns further than this...
     refresh_pitch_deg: float = 20.0
     refresh_scale: float = 0.35  # ...or the face grows or shrinks by this log-ratio...
@@ -63,6 +67,9 @@ class EncoderConfig:
             raise ValueError(f"precision must be 0.05..20, got {self.precision}")
         if self.landmark_looks not in (1, 2):
             raise ValueError(f"landmark looks must be 1 or 2, got {self.landmark_looks}")
+        if not 0 <= self.reference_margin <= 0.5:
+            raise ValueError(f"reference margin must be 0..0.5 of the crop, got "
+                             f"{self.reference_margin}")
         if not 0 <= self.picture_quality <= 100:
             raise ValueError(f"picture quality must be 0..100, got {self.picture_quality}")
 

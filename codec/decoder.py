@@ -25,7 +25,7 @@ from bitstream import (
     decode_packet,
     packet_type,
 )
-from bitstream.limits import KEPT_REFERENCES
+from bitstream.limits import KEPT_REFERENCES, MAX_CROP
 from bitstream.packets import SEQ_BITS
 from codec.bank import BankPicture, face_state
 from codec.driving import DrivingState
@@ -133,8 +133,12 @@ class Decoder:
             raise BitstreamError("Reference packet: more shape or expression dims than the prior")
         if ref.bank is not None:
             return self._bank_picture(ref)
+        side = self.hello.crop_size + 2 * ref.margin
+        if side > MAX_CROP:
+            raise BitstreamError(f"Reference packet {ref.ref_id}: a margin of {ref.margin} "
+                                 f"makes a {side}² picture, over {MAX_CROP}²")
         try:
-            picture = decode_picture(ref.picture, ref.codec, self.hello.crop_size)
+            picture = decode_picture(ref.picture, ref.codec, side)
         except PictureError as exc:
             raise BitstreamError(f"Reference packet {ref.ref_id}: {exc}") from None
         self.refs[ref.ref_id] = (picture, reference_params(ref.params, self.hello.crop_size))

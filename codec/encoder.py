@@ -38,8 +38,8 @@ from codec.driving import (
     view_levels,
 )
 from codec.motion import MotionCodec, reference_params, to_wire
-from codec.picture import encode_picture
-from codec.prior.crop import CropBox
+from codec.picture import encode_picture, soften_margin
+from codec.prior.crop import CropBox, grown_crop
 from codec.prior.face_track import FaceTrack, TrackedFace
 from codec.prior.fitting import FaceFitter
 from codec.prior.flame import FlameModel
@@ -189,7 +189,7 @@ class Encoder:
         lm68 = landmarks_in_crop(self.model, fitted)  # the reference test and the bank's
         state = face_state(lm68)
         if self._needs_reference(fitted, state, seq) and not self._reuse(fitted, state, seq):
-            ref_packet = self._new_reference(face, landmarks, fitted, seq)
+            ref_packet = self._new_reference(frame, face, landmarks, fitted, seq)
             packets.append(ref_packet)
             ref_bytes = len(ref_packet)
         for shot in self.bank.update(seq, state, face.crop, lm68, fitted):
@@ -286,18 +286,21 @@ class Encoder:
                 return True
         return False
 
-    def _new_reference(self, face: TrackedFace, landmarks: np.ndarray, fitted: FaceParams,
-                       seq: int) -> bytes:
+    def _new_reference(self, frame: np.ndarray, face: TrackedFace, landmarks: np.ndarray,
+                       fitted: FaceParams, seq: int) -> bytes:
         crop = face.crop
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
         self.references_sent += 1
-        picture = encode_picture(crop, self.config.picture_codec, self.picture_quality)
+        margin = round(self.config.reference_margin * self.config.crop.size)
+        canvas = soften_margin(grown_crop(frame, face.box, crop.shape[0], margin), margin)
+        picture = encode_picture(canvas, self.config.picture_codec, self.picture_quality)
         wire = to_wire(fitted)
-        packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire))
+        packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire,
+                                         margin=margin))  # fmt: skip
         params = reference_params(wire, fitted.crop_size)
         state = face_state(landmarks_in_crop(self.model, params))
-        offer = _Offer(ref_id, params, packet, crop, landmarks, state, _box(face.box))
+        offer = _Offer(ref_id, params, packet, crop, landmarks, state, _box(face.box), canvas)
         self.held.pop(ref_id, None)
         self.held[ref_id] = offer
         while len(self.held) > KEPT_REFERENCES:
@@ -330,7 +333,7 @@ class Encoder:
         self._ref_box = offer.box
         self.bank.set_base(self._ref_state)
         self.flow.set_reference(offer.crop, offer.landmarks)
-        self.background.set_reference(offer.crop, offer.params)
+        self.background.set_reference(offer.canvas, offer.params)
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,7 @@ class _Offer:
     landmarks: np.ndarray
     state: FaceState
     box: tuple[float, float, float]  # the crop's box in the frame (cx, cy, side)
+    canvas: np.ndarray  # the picture as sent: the crop grown by the reference's margin
 
 
 def _box(box: CropBox) -> tuple[float, float, float]:

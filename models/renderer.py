@@ -29,6 +29,7 @@ from codec.driving import DrivingState
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams
 from codec.render import RendererUnavailableError
+from codec.render.base import reference_at_size
 from codec.render.meshwarp import MeshWarpRenderer
 from models.checkpoint import CheckpointError, load_checkpoint
 from models.generator import build_generator
@@ -70,15 +71,16 @@ class NeuralRenderer:
         self.reference: FaceParams | None = None
 
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
+        """The network sees the reference's crop; the mesh warp it starts from also the
+        margin around it, where there is one (`split_reference`)."""
         s = self.config.size
-        small = picture if picture.shape[0] == s else cv2.resize(
-            picture, (s, s), interpolation=cv2.INTER_AREA)
+        small, grown = reference_at_size(picture, params.crop_size, s)
         self.source = self._tensor(small)
         with _mode(self.device, self.bf16):
             self.features = self.net.appearance(self.source)
         self.reference = params
         if self.mesh is not None:
-            self.mesh.set_reference(small, params.at_size(s))
+            self.mesh.set_reference(grown, params.at_size(s))
         else:
             self.kp_source = motion_input(self.model, params, params, self.config.keypoints,
                                           self.config.expr_max)
@@ -194,3 +196,4 @@ def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
     net = build_generator(config)
     net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
     return config, channels_last(net.eval().to(dev)), dev
+

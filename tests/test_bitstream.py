@@ -33,7 +33,12 @@ from bitstream import (
     read_packets,
 )
 from bitstream.bits import BitWriter
-from bitstream.limits import MAX_BANK_SLOTS, MAX_DECOMPRESSED_BYTES, MAX_PACKET_BYTES
+from bitstream.limits import (
+    MAX_BANK_SLOTS,
+    MAX_DECOMPRESSED_BYTES,
+    MAX_MARGIN,
+    MAX_PACKET_BYTES,
+)
 from bitstream.packets import DEFAULT_FOLLOW, FOLLOW_BITS, VIEW_LIMIT, VIEW_ORDER
 from bitstream.tools.fuzz import mutations, random_motion, sample_hello, sample_packets
 
@@ -55,7 +60,7 @@ def test_golden_file_bytes_are_unchanged():
     assert buf.getvalue() == GOLDEN.read_bytes()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, VERSION])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5, VERSION])
 def test_golden_files_decode(version):
     """Every version's golden stream still decodes: old recordings keep playing."""
     packets = list(read_packets(GOLDEN.with_name(f"bitstream_v{version}.fcs")))
@@ -72,6 +77,7 @@ def test_golden_files_decode(version):
     follows = {m.follow for m in motions}
     assert (follows == {DEFAULT_FOLLOW}) == (version < 4)
     assert any(any(m.view) for m in motions) == (version >= 5)
+    assert references[0].margin == (16 if version >= 6 else 0)
 
 
 def test_a_bank_picture_round_trips_and_its_fields_are_checked():
@@ -86,9 +92,24 @@ def test_a_bank_picture_round_trips_and_its_fields_are_checked():
     with pytest.raises(BitstreamError, match="no beta"):
         decode_packet(encode_packet(replace(ref, params=replace(ref.params, beta=np.ones(3)))))
     params = [b"", b"", bytes(60), np.float32([900]).tobytes(), bytes(12)]
-    body = msgpack.packb([0, "jpeg", b"x", params, [0, 9, 0, 0, 64, 64]])
+    body = msgpack.packb([0, "jpeg", b"x", params, [0, 9, 0, 0, 64, 64], 0])
     with pytest.raises(BitstreamError, match="region 9"):
         decode_packet(bytes([VERSION << 4 | 2]) + body)
+
+
+def test_a_reference_margin_round_trips_and_is_checked():
+    """Version 6: a base Reference's picture may reach past its crop; a bank picture's may
+    not, and a margin past the limit is refused before any picture is decoded."""
+    hello = sample_hello()
+    base, bank = (decode_packet(p) for p in sample_packets(hello, random.Random(2))[1:3])
+    assert isinstance(base, Reference) and base.margin == 16
+    assert isinstance(bank, Reference) and bank.margin == 0
+    wide = replace(base, margin=MAX_MARGIN)
+    assert decode_packet(encode_packet(wide)).margin == MAX_MARGIN
+    with pytest.raises(BitstreamError, match="margin"):
+        decode_packet(encode_packet(replace(base, margin=MAX_MARGIN + 1)))
+    with pytest.raises(BitstreamError, match=r"margin.*bank"):
+        decode_packet(encode_packet(replace(bank, margin=8)))
 
 
 def test_v1_hello_and_motion_re_encode_to_their_golden_bytes():
@@ -215,7 +236,7 @@ def test_hello_round_trips(n, k):
     "data, message",
     [
         (b"", "empty"),
-        (bytes([0x61]), "version 6, this decoder reads versions 1, 2, 3, 4, 5"),
+        (bytes([0x71]), "version 7, this decoder reads versions 1, 2, 3, 4, 5, 6"),
         (bytes([0x17]), "unknown type 7"),
         (bytes([0x13]), "before the stream's Hello"),
         (bytes([0x14]) + msgpack.packb(["x"]), "expected 2 fields"),

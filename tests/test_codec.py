@@ -109,6 +109,42 @@ def test_decoder_matches_the_encoders_view_and_holds_on_bad_packets(model, clip_
     assert mean_diff < 25  # the reconstruction looks like the input crop
 
 
+@pytest.mark.parametrize("fraction, margin", [(0.125, 32), (0.0, 0)])
+def test_the_reference_shows_its_margin_of_the_camera_frame(model, clip_frames, tmp_path,
+                                                          fraction, margin):
+    """The reference picture is the crop grown by the configured margin of the frame around
+    it (bitstream v6): the receiver holds it whole and still renders crop-size frames."""
+    from bitstream import Reference, decode_packet
+
+    path = tmp_path / "m.fcs"
+    results = _encode_clip(model, clip_frames[:3], path, mode="params",
+                           reference_margin=fraction)  # fmt: skip
+    dec = Decoder(model, MeshWarpRenderer(model))
+    shown = [f for f in map(dec.push, read_packets(path)) if f is not None]
+    ref = decode_packet(list(read_packets(path))[1])  # the first after the Hello
+    assert isinstance(ref, Reference) and ref.margin == margin
+    picture, _ = dec.refs[ref.ref_id]
+    assert picture.shape == (256 + 2 * margin, 256 + 2 * margin, 3)
+    inner = picture[margin : margin + 256, margin : margin + 256].astype(int)
+    assert np.abs(inner - results[0].crop).mean() < 4  # the crop, through the picture codec
+    assert [f.image.shape for f in shown] == [(256, 256, 3)] * 3
+
+
+def test_a_soft_margin_keeps_the_crop_and_costs_fewer_bytes():
+    """The margin goes at a quarter of the crop's resolution: the crop's own pixels are
+    untouched, the margin is smoother and the coded picture smaller."""
+    from codec.picture import encode_picture, soften_margin
+
+    rng = np.random.default_rng(3)
+    picture = rng.integers(0, 255, (320, 320, 3), dtype=np.uint8)
+    soft = soften_margin(picture, 32)
+    assert np.array_equal(soft[32:288, 32:288], picture[32:288, 32:288])
+    assert np.abs(np.diff(soft[:32].astype(int), axis=1)).mean() < 0.5 * np.abs(
+        np.diff(picture[:32].astype(int), axis=1)).mean()  # fmt: skip
+    assert len(encode_picture(soft)) < len(encode_picture(picture))
+    assert soften_margin(picture, 0) is picture
+
+
 def test_cli_round_trip_gives_one_frame_per_input_frame(dev_dir, tmp_path, capsys):
     clip = dev_dir / "dagan_driving.mp4"
     fcs, out = tmp_path / "a.fcs", tmp_path / "a.mp4"

@@ -103,6 +103,35 @@ def test_a_moved_crop_shows_still_scenery_where_it_now_lies(model, picture):
     assert psnr(r.render(pinned)[keep], seen[keep]) < 25
 
 
+def test_a_reference_margin_shows_the_scene_past_the_crops_edge(model, picture):
+    """Bitstream v6: the crop moved 24 px left over a still scene, so the frame's left strip
+    lies outside the reference crop. From the crop alone that strip is the edge mirrored;
+    from a picture grown by a margin it is what the camera saw there. Inside the crop the
+    two renders are the same."""
+    import cv2
+
+    margin = 32
+    rng = np.random.default_rng(1)
+    scene = cv2.resize(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8), (320, 320),
+                       interpolation=cv2.INTER_CUBIC)  # fmt: skip
+    scene[margin:-margin, margin:-margin] = picture
+    ref = replace(reference(model), scale=400.0)
+    view = (1.0, 24 / 256, 0.0)
+    driving = DrivingState(0, 0.0, 0, ref, None, follow=(0.0, 0.0), view=view)
+    alone, grown = MeshWarpRenderer(model), MeshWarpRenderer(model)
+    alone.set_reference(picture, ref)
+    grown.set_reference(scene, ref)
+    a, b = alone.render(driving), grown.render(driving)
+    strip = (slice(40, 216), slice(0, 20))
+    truth = scene[margin:-margin, margin - 24 : -margin - 24]
+    assert psnr(b[strip], truth[strip]) > 35
+    assert psnr(a[strip], truth[strip]) < 20
+    inside = (slice(0, 256), slice(30, 256))
+    assert np.array_equal(a[inside], b[inside])
+    with pytest.raises(ValueError, match="margin"):
+        alone.set_reference(scene[:, :300], ref)
+
+
 @pytest.mark.parametrize("levels", [(1024, 1024, -1024), (-1024, -1024, 1024), (1024, 0, 0)])
 def test_the_furthest_view_a_packet_can_carry_still_renders(model, picture, levels):
     """A hostile or broken sender's view at the wire's limits: a picture, not a crash."""

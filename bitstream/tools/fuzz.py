@@ -41,7 +41,9 @@ def sample_packets(hello: Hello, rng: random.Random) -> list[bytes]:
         np.float32),
     )  # fmt: skip
     picture = bytes(rng.randrange(256) for _ in range(200))
-    out = [encode_packet(hello), encode_packet(Reference(1, "jpeg", picture, params))]
+    margin = 16 if hello.version >= 6 else 0
+    out = [encode_packet(hello), encode_packet(Reference(1, "jpeg", picture, params,
+                                                         margin=margin))]  # fmt: skip
     if hello.version >= 3:
         bank = BankSlot(2, BankRegion.MOUTH, (80, 160, 96, 64))
         region = replace(params, beta=np.zeros(0, np.float32))

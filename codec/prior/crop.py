@@ -66,6 +66,13 @@ class CropBox:
         )  # fmt: skip
 
 
+def grown_crop(frame: np.ndarray, box: CropBox, size: int, margin: int) -> np.ndarray:
+    """The box's size×size crop grown by `margin` pixels of the frame on every side, at the
+    crop's scale: crop pixel (x, y) is pixel (x + margin, y + margin) of the result."""
+    grown = CropBox(box.cx, box.cy, box.side * (size + 2 * margin) / size)
+    return grown.cut(frame, size + 2 * margin)
+
+
 def face_box(landmarks: np.ndarray, margin: float) -> CropBox:
     """The square crop that a set of frame-pixel landmarks asks for."""
     lo, hi = landmarks[:, :2].min(0), landmarks[:, :2].max(0)

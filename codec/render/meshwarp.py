@@ -37,6 +37,7 @@ from codec.bank import BankPicture, face_state
 from codec.driving import STILL_VIEW, DrivingState, view_matrix
 from codec.prior.flame import FlameModel
 from codec.prior.params import FaceParams, mesh_in_crop
+from codec.render.base import split_reference
 from codec.render.compose import Candidate, box_mask, choose, region_box_mask
 from codec.render.mesh_regions import find_regions
 
@@ -68,8 +69,11 @@ class MeshWarpRenderer:
 
     # -- per reference --------------------------------------------------------------------
     def set_reference(self, picture: np.ndarray, params: FaceParams) -> None:
+        """`picture`: the reference crop, or the crop grown by a margin (`split_reference`)
+        that the warp samples where it reaches past the crop's edge."""
         self.picture = np.ascontiguousarray(picture)
-        self.size = picture.shape[0]
+        self.margin = split_reference(picture, params.crop_size)[1]
+        self.size = params.crop_size
         mesh = mesh_in_crop(self.model, params)
         src = mesh[:, :2]
         used = np.unique(self.skin)
@@ -140,10 +144,16 @@ class MeshWarpRenderer:
         for follow in follows:
             dst_tris = self._sheet(dst, follow, view, sim)[self.sheet_tris]
             ids = self._rasterize(dst_tris)
-            mx, my = _backward_map(ids, src_tris, dst_tris, self.size)
-            frames.append(cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REFLECT101))  # fmt: skip
+            frames.append(self._sample(*_backward_map(ids, src_tris, dst_tris, self.size)))
         return frames
+
+    def _sample(self, mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+        """The reference picture at crop coordinates (its margin, if any, beyond the crop;
+        past that, the edge mirrored)."""
+        if self.margin:
+            mx, my = mx + self.margin, my + self.margin
+        return cv2.remap(self.picture, mx, my, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
 
     def _driving_mesh(self, driving: DrivingState) -> np.ndarray:
         if not self._ready:
@@ -159,8 +169,7 @@ class MeshWarpRenderer:
         frame = self._triangles(dst, depth, driving.follow, driving.view)
         ids = self._rasterize(frame.tris)
         maps = _backward_map(ids, self._sources(frame, self.src), frame.tris, self.size)
-        out = cv2.remap(self.picture, maps[0], maps[1], cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_REFLECT101)  # fmt: skip
+        out = self._sample(*maps)
         mouth_open = self.src_mouth_open
         if self.bank:
             mouth_open = self._compose(out, ids, frame, mesh, driving)

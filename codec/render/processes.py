@@ -216,9 +216,9 @@ class ProcessRenderer:
     def render(self, driving: DrivingState) -> np.ndarray:
         if self._reference is None:
             raise RuntimeError("set_reference must be called before render")
-        # The frame is the reference picture's size.
+        size = self._reference[1].crop_size  # the frame is the reference's crop
         return self.worker.ask(("render", self.call, driving), self,
-                               frame_bytes=self._reference[0].nbytes)  # fmt: skip
+                               frame_bytes=size * size * 3)  # fmt: skip
 
     def close(self) -> None:
         """Free this call's renderer in its worker."""
