@@ -292,8 +292,9 @@ class Encoder:
         ref_id, self._next_ref_id = self._next_ref_id, (self._next_ref_id + 1) % 256
         self.ref_seq = seq
         self.references_sent += 1
-        margin = round(self.config.reference_margin * self.config.crop.size)
-        canvas = soften_margin(grown_crop(frame, face.box, crop.shape[0], margin), margin)
+        size = crop.shape[0]
+        margin = round(self.config.reference_margin * size)
+        canvas = soften_margin(grown_crop(frame, face.box, size, margin), margin)
         picture = encode_picture(canvas, self.config.picture_codec, self.picture_quality)
         wire = to_wire(fitted)
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire,
