@@ -294,7 +294,9 @@ class Encoder:
         self.references_sent += 1
         size = crop.shape[0]
         margin = round(self.config.reference_margin * size)
-        canvas = soften_margin(grown_crop(frame, face.box, size, margin), margin)
+        canvas = crop  # without a margin, the crop already cut
+        if margin:
+            canvas = soften_margin(grown_crop(frame, face.box, size, margin), margin)
         picture = encode_picture(canvas, self.config.picture_codec, self.picture_quality)
         wire = to_wire(fitted)
         packet = encode_packet(Reference(ref_id, self.config.picture_codec, picture, wire,

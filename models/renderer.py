@@ -196,4 +196,3 @@ def _load(model: FlameModel, checkpoint: str | Path | None, device: str | None):
     net = build_generator(config)
     net.load_state_dict({k: v.float() for k, v in data["generator"].items()})
     return config, channels_last(net.eval().to(dev)), dev
-
