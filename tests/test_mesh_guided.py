@@ -113,6 +113,34 @@ def test_training_pairs_hold_the_bank_a_receiver_holds(model, dev_dir, tmp_path)
     assert max(changed(j) for j in range(first, len(clip.crops))) > 100
 
 
+def test_training_references_carry_the_margin_a_sender_sends(model, dev_dir, tmp_path):
+    """Bitstream v6: a reference picture is its crop grown by a margin of the camera frame.
+    The cache keeps that picture for the clip's reference frames, the sampler draws its
+    sources from them, and a pair gives the network the crop while the warp reaches into
+    the margin."""
+    from codec.config import EncoderConfig
+    from models.train.mesh_data import REFERENCE_FRAMES, MeshPairSampler, prepare_param_clip
+
+    video = dev_dir / "dagan_driving.mp4"
+    clip = prepare_param_clip(model, video, 50, tmp_path, frames=60, stride=2)
+    cached = prepare_param_clip(model, video, 50, tmp_path, frames=60, stride=2)
+    assert clip is not None and cached is not None
+    size = clip.crops.shape[1]
+    margin = round(EncoderConfig().reference_margin * size)
+    assert clip.canvases.shape == (REFERENCE_FRAMES, size + 2 * margin, size + 2 * margin, 3)
+    assert np.array_equal(clip.canvases, cached.canvases)
+    assert np.array_equal(clip.canvas_frames, cached.canvas_frames)
+    i = int(clip.canvas_frames[3])
+    inner = clip.canvas(i)[margin:-margin, margin:-margin].astype(int)
+    assert np.abs(inner - clip.crops[i]).mean() < 2.0
+    others = np.setdiff1d(np.arange(len(clip.crops)), clip.canvas_frames)
+    assert np.array_equal(clip.canvas(int(others[0])), clip.crops[others[0]])
+    sampler = MeshPairSampler(model, [cached], 50, seed=3)
+    assert np.array_equal(sampler.sources[0], cached.canvas_frames)
+    batch = sampler._batch(2)
+    assert batch["source"].shape == batch["driving"].shape == (2, 3, size, size)
+
+
 def test_code_and_region_weights(model, clip):
     from codec.prior.params import landmarks_in_crop
     from models.inputs import expression_code

@@ -5,8 +5,10 @@ whole clip) and is cached as an .npz. A training pair is two frames of one clip:
 with its decoded parameters as the reference, the driving frame's parameters truncated to a
 random N (the mesh and the code see the same truncation, as on the receiver). The mesh warp
 of the pair is computed on the fly by the receiver's own `MeshWarpRenderer` from the source
-as a receiver holds it (through the sender's AV1 picture coding), so the network learns on
-exactly the map and the picture it will be given. The background's follow levels are the
+as a receiver holds it: the crop grown by the reference's margin of the camera frame, softened
+there and through the sender's AV1 picture coding (bitstream v6), so the network learns on
+exactly the map and the picture it will be given. The cache keeps that picture for the
+clip's `REFERENCE_FRAMES` frames that serve as references. The background's follow levels are the
 ones a sender would send for the pair: where its search (`codec/background.py`) comes to
 rest against the true driving frame, from the default levels (at inference the net starts
 from a warp whose background sits where the sender put it, not at fixed levels). The warp
@@ -22,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import zlib
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -43,9 +46,11 @@ from codec.driving import (
     view_levels,
 )
 from codec.prior.params import FaceParams, landmarks_in_crop
+from codec.render.base import split_reference
 from codec.render.meshwarp import MeshWarpRenderer
 from models.inputs import expression_code, pixel_map_to_grid
 
+REFERENCE_FRAMES = 24  # frames per clip kept with their reference picture (grown crop)
 CODE_DIMS_CHOICES = (0, 5, 10, 20, 50)  # the codec's usual N; half the samples draw these
 REGIONS = {"mouth": range(48, 68), "left_eye": range(36, 42), "right_eye": range(42, 48)}
 
@@ -63,6 +68,10 @@ class ParamClip:
     bank_from: list[int] = field(default_factory=list)  # the frame each arrived with
     # (F, 3) the crop's box in the camera frame (cx, cy, side): the view between two frames
     boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    # (R, S + 2m, S + 2m, 3) the frames that serve as references, each as a sender would send
+    # it (the crop grown by the reference's margin, softened there), and (R,) their indices
+    canvases: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0, 3), np.uint8))
+    canvas_frames: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def params(self, i: int, n: int | None = None) -> FaceParams:
         psi = self.psi[i] if n is None else self.psi[i, :n]
@@ -75,6 +84,12 @@ class ParamClip:
                 if start <= j}
         return list(held.values())
 
+    def canvas(self, i: int) -> np.ndarray:
+        """Frame i's reference picture as a sender sends it: with its margin where the cache
+        kept one, else the bare crop."""
+        kept = np.flatnonzero(self.canvas_frames == i)
+        return self.canvases[kept[0]] if len(kept) else self.crops[i]
+
     def arrays(self) -> dict[str, Any]:
         """The clip as plain arrays for an .npz cache (never pickled objects)."""
         bank, size = self.bank, self.crops.shape[1]
@@ -85,6 +100,7 @@ class ParamClip:
         return {
             "crops": self.crops, "beta": self.beta, "psi": self.psi, "pose": self.pose,
             "scale": self.scale, "trans": self.trans, "boxes": self.boxes,
+            "canvases": self.canvases, "canvas_frames": self.canvas_frames,
             "bank_from": np.asarray(self.bank_from, np.int64),
             "bank_canvas": column((p.canvas for p in bank), np.uint8, size, size, 3),
             "bank_slot": column((p.slot for p in bank), np.int64),
@@ -102,7 +118,8 @@ class ParamClip:
     @classmethod
     def from_arrays(cls, name: str, z) -> ParamClip:
         clip = cls(name, *(z[k] for k in ("crops", "beta", "psi", "pose", "scale", "trans")))
-        clip.boxes = z["boxes"]
+        clip.boxes, clip.canvases, clip.canvas_frames = (z[k] for k in
+                                                         ("boxes", "canvases", "canvas_frames"))
         size = clip.crops.shape[1]
         for k, start in enumerate(z["bank_from"]):
             params = FaceParams(clip.beta, z["bank_psi"][k], z["bank_pose"][k],
@@ -125,7 +142,7 @@ def held_out(model) -> set[str]:
 def prepare_param_clip(model, video: Path, expr_dims: int, cache: Path, frames: int,
                        stride: int) -> ParamClip | None:
     key = hashlib.sha1(f"{video.resolve()}|{video.stat().st_size}|{frames}|{stride}|"
-                       f"{expr_dims}|{model.prior_id}|params+bank+boxes".encode()).hexdigest()[:12]
+                       f"{expr_dims}|{model.prior_id}|params+bank+boxes+canvases".encode()).hexdigest()[:12]
     path = cache / f"{video.stem}-{key}.npz"
     if path.is_file():
         with np.load(path) as z:
@@ -151,7 +168,7 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
     config = without_refresh(EncoderConfig(mode="params", expr_dims=expr_dims))
     encoder = Encoder(model, config, video_fps(video) / stride)
     decoder = Decoder(model, _NoPictures())
-    crops, rows, boxes = [], [], []
+    crops, canvases, rows, boxes = [], [], [], []
     bank: list[BankPicture] = []
     bank_from: list[int] = []
     try:
@@ -162,6 +179,7 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
                     decoder.push(packet)
             if out.decoded is not None and out.box is not None:
                 crops.append(out.crop)
+                canvases.append(_reference_picture(frame, out.box, out.crop, config))
                 rows.append(out.decoded.params)
                 boxes.append((out.box.cx, out.box.cy, out.box.side))
             for picture in decoder.bank.values():
@@ -176,11 +194,26 @@ def _encode(model, video: Path, expr_dims: int, frames: int, stride: int) -> Par
     for i, p in enumerate(rows):
         psi[i, : len(p.psi)] = p.psi
     beta = rows[0].beta.astype(np.float32)
+    rng = np.random.default_rng(zlib.crc32(video.stem.encode()))
+    picks = np.sort(rng.choice(len(rows), min(REFERENCE_FRAMES, len(rows)), replace=False))
     return ParamClip(video.stem, np.stack(crops), beta, psi,
                      np.stack([p.pose for p in rows]).astype(np.float32),
                      np.array([p.scale for p in rows], np.float32),
                      np.stack([p.trans for p in rows]).astype(np.float32),
-                     bank, bank_from, np.array(boxes, np.float32))  # fmt: skip
+                     bank, bank_from, np.array(boxes, np.float32),
+                     np.stack([canvases[i] for i in picks]), picks.astype(np.int64))  # fmt: skip
+
+
+def _reference_picture(frame: np.ndarray, box, crop: np.ndarray, config) -> np.ndarray:
+    """The picture the sender would send were this frame its reference (`Encoder`): the
+    crop grown by the configured margin of the frame, softened there."""
+    from codec.picture import soften_margin
+    from codec.prior.crop import grown_crop
+
+    margin = round(config.reference_margin * crop.shape[0])
+    if not margin:
+        return crop
+    return soften_margin(grown_crop(frame, box, crop.shape[0], margin), margin)
 
 
 class _NoPictures:
@@ -232,26 +265,27 @@ def face_map(lmk: np.ndarray, size: int) -> np.ndarray:
 def mesh_sample(model, renderer: MeshWarpRenderer, clip: ParamClip, i: int, j: int, n: int,
                 expr_max: int, source: np.ndarray | None = None,
                 background: BackgroundChooser | None = None) -> dict[str, np.ndarray]:
-    """One pair: source i (`source`: that crop as received, else the crop itself) drives
+    """One pair: source i (`source`: its reference picture as received, else as sent) drives
     to frame j with ψ truncated to n dims; with `background`, the follow levels and the view
     (how the crop moved between the two, where the scenery held still) a sender would choose
-    for the pair, else the fixed levels and no view."""
-    source = clip.crops[i] if source is None else source
-    renderer.set_reference(source, clip.params(i))
+    for the pair, else the fixed levels and no view. The network's source is the picture's
+    crop; the warp also reaches into its margin."""
+    picture = clip.canvas(i) if source is None else source
+    renderer.set_reference(picture, clip.params(i))
     renderer.set_bank(clip.bank_at(j))
     driving = DrivingState(j, 0.0, 0, clip.params(j, n), None)
     if background is not None:
         view = STILL_VIEW
         if len(clip.boxes):
             view = view_from_levels(view_levels(view_between(clip.boxes[i], clip.boxes[j])))
-        background.set_reference(clip.crops[i], clip.params(i))
+        background.set_reference(clip.canvas(i), clip.params(i))
         follow = follow_shares(background.settle(clip.crops[j], replace(driving, view=view)))
         view = background.view
         driving = DrivingState(j, 0.0, 0, driving.params, None, follow=follow, view=view)
     warped, maps = renderer.render_with_map(driving)
-    size, lmk = source.shape[0], landmarks_in_crop(model, driving.params)[:, :2]
+    size, lmk = clip.crops.shape[1], landmarks_in_crop(model, driving.params)[:, :2]
     return {
-        "source": source, "warped": warped, "driving": clip.crops[j],
+        "source": split_reference(picture, size)[0], "warped": warped, "driving": clip.crops[j],
         "grid": pixel_map_to_grid(maps, size).astype(np.float32),
         "code": expression_code(driving.params, expr_max),
         "weight": region_weights(lmk, size),
@@ -263,8 +297,9 @@ class MeshPairSampler:
     """Random mesh-warped pairs, a batch prepared in a thread while the last one trains.
 
     A call's references are a few frames, each decoded from its picture codec: here each
-    clip offers `sources` fixed frames as references, each coded once (lazily) with `codec`
-    (None: the raw crop), and any frame of the clip as the driving one.
+    clip offers the frames its cache kept reference pictures for (else `sources` random
+    ones, their bare crops), each coded once (lazily) with `codec` (None: as sent), and any
+    frame of the clip as the driving one.
 
     One background thread keeps a CPU run fed; a GPU wants `workers` processes (forked, the
     clips shared copy-on-write), each with its own mesh warp and seed, that many batches in
@@ -275,6 +310,7 @@ class MeshPairSampler:
         self.model, self.clips, self.expr_max, self.codec = model, clips, expr_max, codec
         self.rng = np.random.default_rng(seed)
         self.sources = sources if isinstance(sources, list) else [
+            c.canvas_frames if len(c.canvas_frames) else
             np.sort(self.rng.choice(len(c.crops), min(sources, len(c.crops)), replace=False))
             for c in clips]
         self.received: dict[tuple[int, int], np.ndarray] = {}
@@ -313,7 +349,7 @@ class MeshPairSampler:
         if self.codec is None:
             return None
         if (k, i) not in self.received:
-            self.received[k, i] = as_received(self.clips[k].crops[i], self.codec)
+            self.received[k, i] = as_received(self.clips[k].canvas(i), self.codec)
         return self.received[k, i]
 
     def __getstate__(self):
